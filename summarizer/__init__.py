@@ -1,0 +1,71 @@
+"""summarizer — news summaries you can check.
+
+>>> from summarizer import summarize
+>>> s = summarize(open("article.txt").read())                 # embedded model, no key, no server
+>>> s = summarize(text, model="openai/gpt-4o-mini")           # any OpenAI-compatible endpoint
+>>> for c in s.claims: print(c.statement, c.speaker, c.certainty, [(e.start, e.end) for e in c.evidence])
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .article import check_article, decode_article
+from .cache import SummaryCache
+from .config import DEFAULT_MODEL
+from .errors import (
+    ArticleError,
+    ConfigurationError,
+    ModelError,
+    OutputError,
+    SummarizerError,
+    TransientModelError,
+)
+from .grounding import Grounder
+from .models import ChatRequest, ChatResponse, Model, ScriptedModel, get_model
+from .pipeline import asummarize, summarize
+from .schema import (
+    Certainty,
+    Claim,
+    ClaimKind,
+    Evidence,
+    Provenance,
+    RejectedClaim,
+    Summary,
+    summary_json_schema,
+)
+
+try:
+    __version__ = version("summarizer")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "ArticleError",
+    "Certainty",
+    "ChatRequest",
+    "ChatResponse",
+    "Claim",
+    "ClaimKind",
+    "ConfigurationError",
+    "Evidence",
+    "Grounder",
+    "Model",
+    "ModelError",
+    "OutputError",
+    "Provenance",
+    "RejectedClaim",
+    "ScriptedModel",
+    "SummarizerError",
+    "Summary",
+    "SummaryCache",
+    "TransientModelError",
+    "__version__",
+    "asummarize",
+    "check_article",
+    "decode_article",
+    "get_model",
+    "summarize",
+    "summary_json_schema",
+]

@@ -1,0 +1,51 @@
+"""Checking an article before any model sees it."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from .errors import ArticleError
+
+#: Share of control characters (other than whitespace) above which text is taken for binary data.
+MAX_CONTROL_SHARE = 0.01
+#: Articles shorter than this many non-space characters have nothing to summarise.
+MIN_CHARS = 20
+
+
+def decode_article(data: bytes) -> str:
+    """Decode an article's bytes as UTF-8 (a BOM is dropped), or raise :class:`ArticleError`."""
+    if b"\x00" in data:
+        raise ArticleError(f"the article is binary data (NUL byte at offset {data.index(0)}), not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ArticleError(
+            f"the article is not UTF-8 text (undecodable byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    return check_article(text)
+
+
+def check_article(text: str) -> str:
+    """Return ``text`` unchanged if it looks like an article, else raise :class:`ArticleError`."""
+    if not isinstance(text, str):
+        raise ArticleError(f"the article must be str or bytes, not {type(text).__name__}")
+    stripped = text.strip()
+    if not stripped:
+        raise ArticleError("the article is empty" if not text else "the article is only whitespace")
+    if "\x00" in text:
+        raise ArticleError(f"the article is binary data (NUL character at offset {text.index(chr(0))}), not text")
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f\v")
+    if controls > MAX_CONTROL_SHARE * len(text):
+        raise ArticleError(f"the article looks like binary data ({controls} control characters)")
+    if "\ufffd" in text and text.count("\ufffd") > MAX_CONTROL_SHARE * len(text):
+        raise ArticleError("the article is mostly undecodable characters (U+FFFD)")
+    if len("".join(stripped.split())) < MIN_CHARS:
+        raise ArticleError(f"the article is too short to summarise ({len(stripped)} characters)")
+    return text
+
+
+def coerce_article(article: str | bytes) -> str:
+    """Accept text or UTF-8 bytes; return checked text."""
+    if isinstance(article, bytes | bytearray):
+        return decode_article(bytes(article))
+    return check_article(article)

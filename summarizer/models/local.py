@@ -1,0 +1,142 @@
+"""The embedded model: llama.cpp in-process through llama-cpp-python, with grammar-constrained JSON."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigurationError, ModelError
+from ..schema_tools import plain_schema, restrict_verbatim
+from .base import ChatRequest, ChatResponse
+from .weights import EMBEDDED, Weights
+
+#: Context for a GGUF file given by path, whose training context we do not know in advance.
+DEFAULT_N_CTX = 4096
+#: llama.cpp unrolls string length bounds into nested rules and refuses (then samples with NO grammar) past about
+#: 1,000; bounds are clamped to this so the grammar always loads. Validation still checks the real bounds.
+GRAMMAR_MAX_LENGTH = 1000
+#: Mild repetition penalty: at temperature 0 small models otherwise loop inside free-text fields.
+REPEAT_PENALTY = 1.1
+
+_loaded: dict[tuple[str, int], Any] = {}
+_load_lock = threading.Lock()
+
+
+def _load(path: Path, n_ctx: int) -> Any:
+    """Load a GGUF file once per process (loading takes seconds; generation is what we pay for)."""
+    key = (str(path), n_ctx)
+    with _load_lock:
+        if key not in _loaded:
+            try:
+                from llama_cpp import Llama
+            except ImportError:
+                raise ConfigurationError(
+                    'embedded models need llama-cpp-python: CMAKE_ARGS="-DGGML_NATIVE=OFF" '
+                    'pip install "summarizer[local]"'
+                ) from None
+            try:
+                _loaded[key] = Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=os.cpu_count() or 1,
+                    seed=0,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise ConfigurationError(f"cannot load {path}: {exc}") from None
+        return _loaded[key]
+
+
+class LocalModel:
+    """A GGUF model run in this process. JSON is forced by a grammar built from the request's schema."""
+
+    def __init__(self, name: str, path: Path | None = None, *, weights: Weights | None = None,
+                 n_ctx: int | None = None) -> None:
+        if path is None and weights is None:
+            raise ValueError("give a path or weights")
+        self._name = name
+        self._path = path
+        self._weights = weights
+        self._n_ctx = n_ctx or (weights.n_ctx if weights else DEFAULT_N_CTX)
+        self._lock = threading.Lock()  # one generation at a time: a llama.cpp context is not thread-safe
+
+    @classmethod
+    def from_name(cls, name: str) -> LocalModel:
+        """``local/<key>`` for a packaged model, or ``local/<path to a .gguf file>``."""
+        rest = name.removeprefix("local/")
+        if rest in EMBEDDED:
+            return cls(name, weights=EMBEDDED[rest])
+        path = Path(rest).expanduser()
+        if path.suffix == ".gguf":
+            if not path.is_file():
+                raise ConfigurationError(f"no GGUF file at {path}")
+            return cls(name, path=path)
+        known = ", ".join(f"local/{k}" for k in EMBEDDED)
+        raise ConfigurationError(f"unknown embedded model {name!r}; use one of {known}, or local/<path.gguf>")
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def endpoint(self) -> str | None:
+        return None
+
+    @property
+    def context_window(self) -> int:
+        return self._n_ctx
+
+    def model_path(self) -> Path:
+        if self._path is None:
+            assert self._weights is not None
+            self._path = self._weights.path()
+        return self._path
+
+    def _llama(self) -> Any:
+        return _load(self.model_path(), self._n_ctx)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama().tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        if request.verbatim_choices:
+            schema = restrict_verbatim(request.schema, request.verbatim_choices)
+        else:
+            schema = plain_schema(request.schema)
+        schema = _grammar_safe(schema)
+        llama = self._llama()
+        with self._lock:
+            try:
+                out = llama.create_chat_completion(
+                    messages=list(request.messages),
+                    response_format={"type": "json_object", "schema": schema},
+                    temperature=request.temperature,
+                    max_tokens=request.max_tokens,
+                    seed=request.seed,
+                    repeat_penalty=REPEAT_PENALTY,
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(f"{self._name} failed: {exc}") from None
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        return ChatResponse(
+            content=choice["message"].get("content") or "",
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            structured_output="grammar",
+            finish_reason=choice.get("finish_reason"),
+        )
+
+
+def _grammar_safe(schema: Any) -> Any:
+    """Clamp ``maxLength`` bounds to what llama.cpp's grammar parser accepts."""
+    if isinstance(schema, dict):
+        out = {k: _grammar_safe(v) for k, v in schema.items()}
+        if isinstance(out.get("maxLength"), int):
+            out["maxLength"] = min(out["maxLength"], GRAMMAR_MAX_LENGTH)
+        return out
+    if isinstance(schema, list):
+        return [_grammar_safe(v) for v in schema]
+    return schema

@@ -1,0 +1,182 @@
+"""Any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp's server) through the official client.
+
+Structured output is negotiated: ``json_schema`` (strict) first; if the endpoint rejects that response format, then
+``json_object`` with the schema attached (llama.cpp's extension), then plain ``json_object``, then JSON asked for in
+the prompt alone. What worked is remembered per endpoint and model for the life of the process.
+
+The client is made with ``max_retries=0``: retrying is the pipeline's job (:mod:`summarizer.retry`), so the two
+budgets do not multiply.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion
+
+from ..errors import ConfigurationError, ModelError, TransientModelError
+from ..schema_tools import plain_schema, strict_schema
+from .base import ChatRequest, ChatResponse, estimate_tokens
+
+#: Response formats in order of preference.
+MODES = ("json_schema", "json_object_schema", "json_object", "prompt")
+#: Default request timeout in seconds (a long article on a slow local server takes a while).
+DEFAULT_TIMEOUT_S = 300.0
+#: Context assumed for endpoints, which do not say theirs.
+DEFAULT_CONTEXT = 32768
+_OPENAI_HOST = "api.openai.com"
+_UNSUPPORTED_FORMAT = re.compile(
+    r"response_format|json_schema|json_object|structured output|'text' or 'json_object'|not supported",
+    re.IGNORECASE,
+)
+_TRANSIENT_STATUS = frozenset({408, 409, 429})
+
+_modes: dict[tuple[str, str], str] = {}
+_modes_lock = threading.Lock()
+
+
+class OpenAIModel:
+    """``openai/<model>``: an OpenAI-compatible chat completions endpoint."""
+
+    def __init__(self, model: str, *, client: openai.OpenAI | None = None, context_window: int | None = None,
+                 timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self._model = model
+        self._client = client or _make_client(timeout)
+        self._context = context_window or DEFAULT_CONTEXT
+
+    @classmethod
+    def from_name(cls, name: str) -> OpenAIModel:
+        model = name.removeprefix("openai/")
+        if not model:
+            raise ConfigurationError("name the model after the provider, e.g. openai/gpt-4o-mini")
+        return cls(model)
+
+    @property
+    def name(self) -> str:
+        return f"openai/{self._model}"
+
+    @property
+    def endpoint(self) -> str:
+        return str(self._client.base_url).rstrip("/")
+
+    @property
+    def context_window(self) -> int:
+        return self._context
+
+    def count_tokens(self, text: str) -> int:
+        return estimate_tokens(text)
+
+    def mode(self) -> str:
+        """The response format that last worked here (or the first one to try)."""
+        with _modes_lock:
+            return _modes.get((self.endpoint, self._model), MODES[0])
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        mode = self.mode()
+        while True:
+            try:
+                response = self._client.chat.completions.create(**self._arguments(request, mode))
+            except openai.APIStatusError as exc:
+                if _rejects_format(exc) and mode != MODES[-1]:
+                    mode = MODES[MODES.index(mode) + 1]
+                    continue
+                raise _translate(exc, self.name) from None
+            except openai.APIConnectionError as exc:  # includes timeouts
+                raise TransientModelError(f"{self.name}: cannot reach {self.endpoint}: {exc}") from None
+            except openai.OpenAIError as exc:  # a body that is not a chat completion, and the like
+                raise ModelError(f"{self.name}: unusable response from {self.endpoint}: {exc}") from None
+            break
+        if not isinstance(response, ChatCompletion):
+            raise ModelError(f"{self.name}: {self.endpoint} did not answer with a chat completion: "
+                             f"{str(response)[:120]!r}")
+        with _modes_lock:
+            _modes[(self.endpoint, self._model)] = mode
+        if not response.choices:
+            raise ModelError(f"{self.name} returned no choices")
+        choice = response.choices[0]
+        usage = response.usage
+        return ChatResponse(
+            content=choice.message.content or "",
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            structured_output=mode.replace("json_object_schema", "json_object"),
+            finish_reason=choice.finish_reason,
+        )
+
+    def _arguments(self, request: ChatRequest, mode: str) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "model": self._model,
+            "messages": list(request.messages),
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+        }
+        if request.seed is not None:
+            args["seed"] = request.seed
+        if mode == "json_schema":
+            args["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": request.schema_name, "schema": strict_schema(request.schema), "strict": True},
+            }
+        elif mode == "json_object_schema":
+            args["response_format"] = {"type": "json_object", "schema": plain_schema(request.schema)}
+        elif mode == "json_object":
+            args["response_format"] = {"type": "json_object"}
+        return args
+
+
+def _make_client(timeout: float) -> openai.OpenAI:
+    base_url = os.environ.get("OPENAI_BASE_URL")
+    api_key = os.environ.get("OPENAI_API_KEY")
+    if not api_key:
+        if not base_url or _OPENAI_HOST in base_url:
+            raise ConfigurationError(
+                "openai/ models need OPENAI_API_KEY (and OPENAI_BASE_URL for a server other than OpenAI's)"
+            )
+        api_key = "not-needed"  # local servers (llama.cpp, vLLM, Ollama) usually ignore the key
+    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout)
+
+
+def _body_text(exc: openai.APIStatusError) -> str:
+    try:
+        return exc.response.text
+    except Exception:  # a streamed or closed body
+        return str(exc.body or exc.message)
+
+
+def _rejects_format(exc: openai.APIStatusError) -> bool:
+    """Did the endpoint refuse the response format (rather than fail)? llama.cpp's server says so with a 500."""
+    if exc.status_code not in (400, 415, 422, 500, 501):
+        return False
+    return bool(_UNSUPPORTED_FORMAT.search(f"{exc.message} {_body_text(exc)}"))
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """``Retry-After`` (seconds, or ``retry-after-ms``) from response headers, if present and sane."""
+    for key, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(key) if headers is not None else None
+        if value is None:
+            continue
+        try:
+            seconds = float(value) * scale
+        except ValueError:
+            continue  # an HTTP date: rare for APIs; fall back to backoff
+        if seconds >= 0:
+            return seconds
+    return None
+
+
+def _translate(exc: openai.APIStatusError, name: str) -> Exception:
+    status = exc.status_code
+    detail = " ".join(str(exc.message).split())[:300]
+    if status in _TRANSIENT_STATUS or status >= 500:
+        wait = retry_after_seconds(exc.response.headers)
+        return TransientModelError(f"{name}: HTTP {status}: {detail}", retry_after=wait)
+    if status in (401, 403):
+        return ConfigurationError(f"{name}: the endpoint refused the API key (HTTP {status}); check OPENAI_API_KEY")
+    if status == 404:
+        return ConfigurationError(f"{name}: not found at the endpoint (HTTP 404): {detail}")
+    return ModelError(f"{name}: HTTP {status}: {detail}")

@@ -1,0 +1,214 @@
+"""The objects `summarize()` returns, and the draft the model is asked to write.
+
+Two layers:
+
+* :class:`DraftSummary` / :class:`DraftClaim` — what the *model* writes. Its JSON schema (descriptions included)
+  is what the model sees. Evidence is a list of verbatim quotes; the model never gives offsets.
+* :class:`Summary` / :class:`Claim` / :class:`Evidence` — what the *library* returns, after it has located every
+  quote in the article itself. ``article[e.start:e.end] == e.text`` holds for every :class:`Evidence`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: Bumped by hand whenever the draft schema changes meaning; part of every cache key.
+SCHEMA_VERSION = "1"
+
+MAX_CLAIMS = 12
+MAX_QUOTES_PER_CLAIM = 2
+
+
+class ClaimKind(StrEnum):
+    """What sort of statement a claim is."""
+
+    FACT = "fact"
+    ASSESSMENT = "assessment"
+    PREDICTION = "prediction"
+    OPINION = "opinion"
+    QUOTE = "quote"
+
+
+class Certainty(StrEnum):
+    """How sure the speaker is, as the article presents it."""
+
+    ASSERTED = "asserted"
+    ASSESSED = "assessed"
+    HEDGED = "hedged"
+    UNCONFIRMED = "unconfirmed"
+    DISPUTED = "disputed"
+    DENIED = "denied"
+
+
+_KIND_HELP = (
+    "fact: a reported event or state of affairs; assessment: a judgement drawn from evidence, such as an "
+    "intelligence or official assessment; prediction: what may happen next; opinion: a characterisation or "
+    "value judgement; quote: a statement notable chiefly as what someone said."
+)
+_CERTAINTY_HELP = (
+    "asserted: stated flatly as true; assessed: presented as an assessment ('we assess', 'officials believe'); "
+    "hedged: qualified ('may', 'could', 'possibly', 'likely'); unconfirmed: reported but not verified; "
+    "disputed: contradicted by another source in the article; denied: rejected by the speaker."
+)
+
+
+#: A passage the model copies from the article; ``x-verbatim`` lets a grammar-controlled model choose only real ones.
+Quote = Annotated[str, Field(min_length=1, json_schema_extra={"x-verbatim": True})]
+
+
+class DraftClaim(BaseModel):
+    """One claim as the model writes it. Evidence comes first: the model picks the passage, then says who
+    says it and what it claims, so statement and speaker are read off the evidence rather than recalled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quotes: list[Quote] = Field(
+        min_length=1,
+        max_length=MAX_QUOTES_PER_CLAIM,
+        description="Evidence: the passages of the article that state the claim, copied verbatim.",
+    )
+    speaker: str | None = Field(
+        description=(
+            "Who makes the claim, named as the article names them with their role "
+            "(e.g. 'John Kirby, National Security Council spokesman'); null when the article states it itself."
+        ),
+    )
+    statement: str = Field(
+        min_length=1,
+        max_length=300,
+        description="The claim in one plain sentence, keeping any hedge ('may', 'at least', 'we assess').",
+    )
+    kind: ClaimKind = Field(description=_KIND_HELP)
+    certainty: Certainty = Field(description=_CERTAINTY_HELP)
+
+
+class DraftSummary(BaseModel):
+    """The whole answer as the model writes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    headline: str = Field(min_length=1, max_length=150, description="A factual headline, at most 15 words.")
+    summary: str = Field(
+        min_length=1,
+        max_length=800,
+        description="Two to four sentences. Attribute every number and judgement to its source.",
+    )
+    claims: list[DraftClaim] = Field(
+        min_length=1,
+        max_length=MAX_CLAIMS,
+        description="The article's key claims, each with who makes it and how sure they are.",
+    )
+
+
+class DraftOverview(BaseModel):
+    """Headline and summary only: used to merge the parts of a long article."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    headline: str = Field(min_length=1, max_length=150, description="A factual headline, at most 15 words.")
+    summary: str = Field(
+        min_length=1,
+        max_length=800,
+        description="Two to four sentences. Attribute every number and judgement to its source.",
+    )
+
+
+class Evidence(BaseModel):
+    """A verbatim passage of the article, located by the library: ``article[start:end] == text``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = Field(description="The passage exactly as it stands in the article.")
+    start: int = Field(ge=0, description="Character offset of the passage's first character in the article.")
+    end: int = Field(ge=0, description="Character offset just past the passage's last character.")
+    match: str = Field(
+        default="exact",
+        description="How the model's quote was found: 'exact', or 'normalized' (whitespace, quote marks, dashes).",
+    )
+
+    @model_validator(mode="after")
+    def _span_matches_text(self) -> Evidence:
+        if self.end - self.start != len(self.text):
+            raise ValueError(f"span [{self.start}, {self.end}) does not have the length of its text")
+        return self
+
+
+class Claim(BaseModel):
+    """A claim from the article, with who makes it, how sure they are, and located evidence."""
+
+    statement: str
+    speaker: str | None = Field(description="Who makes the claim as the article names them; null: the article.")
+    kind: ClaimKind
+    certainty: Certainty
+    evidence: list[Evidence] = Field(min_length=1)
+
+
+class RejectedClaim(BaseModel):
+    """A claim the model proposed that the library could not ground; never part of ``Summary.claims``."""
+
+    statement: str
+    speaker: str | None = None
+    quotes: list[str] = Field(default_factory=list)
+    reason: str
+
+
+class Provenance(BaseModel):
+    """Where a summary came from and what it cost."""
+
+    model: str = Field(description="The model name as given, e.g. 'local/smollm2-135m' or 'openai/gpt-4o-mini'.")
+    endpoint: str | None = Field(default=None, description="Base URL of the endpoint; null for embedded models.")
+    prompt_version: str
+    schema_version: str = SCHEMA_VERSION
+    structured_output: str = Field(
+        default="",
+        description="How JSON was obtained: grammar, json_schema, json_object, or prompt.",
+    )
+    attempts: int = Field(ge=0, description="Model calls made, re-asks and parts of a long article included.")
+    prompt_tokens: int = Field(ge=0, description="Input tokens over all attempts, failed ones included.")
+    completion_tokens: int = Field(ge=0, description="Output tokens over all attempts, failed ones included.")
+    latency_s: float = Field(ge=0, description="Wall-clock seconds spent producing the summary.")
+    cached: bool = Field(default=False, description="True when served from the cache without calling the model.")
+    parts: int = Field(default=1, ge=1, description="How many parts a long article was split into.")
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class Summary(BaseModel):
+    """A structured, grounded summary of one article."""
+
+    headline: str
+    summary: str
+    claims: list[Claim]
+    rejected_claims: list[RejectedClaim] = Field(default_factory=list)
+    article_sha256: str
+    article_chars: int = Field(ge=0)
+    provenance: Provenance
+
+    def verify(self, article: str) -> None:
+        """Raise ``ValueError`` unless every evidence span is exactly the article's text at its offsets."""
+        if sha256_text(article) != self.article_sha256:
+            raise ValueError("this summary was made from a different article")
+        for claim in self.claims:
+            for ev in claim.evidence:
+                if article[ev.start : ev.end] != ev.text:
+                    raise ValueError(f"evidence {ev.text!r} is not at [{ev.start}, {ev.end}) in the article")
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def summary_json_schema() -> dict[str, Any]:
+    """JSON schema of :class:`Summary` (what ``summarizer summarize --format json`` prints)."""
+    return Summary.model_json_schema()
+
+
+def schema_fingerprint() -> str:
+    """A short hash of the draft schema, so any change to it (descriptions included) invalidates the cache."""
+    raw = json.dumps(DraftSummary.model_json_schema(), sort_keys=True) + SCHEMA_VERSION
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]

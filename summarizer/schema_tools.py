@@ -1,0 +1,87 @@
+"""Transforming a pydantic JSON schema for the different ways models take one."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .models.base import VERBATIM_KEY
+
+_STRICT_UNSUPPORTED = ("default", "title", "maxLength", "minLength")
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Replace every local ``$ref`` with its definition and drop ``$defs`` (some runtimes do not follow refs)."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                name = node["$ref"].rsplit("/", 1)[-1]
+                merged = {**walk(copy.deepcopy(defs[name])), **{k: v for k, v in node.items() if k != "$ref"}}
+                return merged
+            return {k: walk(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(schema)
+    return result
+
+
+def without_keys(schema: Any, keys: tuple[str, ...]) -> Any:
+    """A copy of ``schema`` without the given keywords anywhere (properties named like them are kept)."""
+    if isinstance(schema, dict):
+        out: dict[str, Any] = {}
+        for k, v in schema.items():
+            if k in keys:
+                continue
+            if k == "properties" and isinstance(v, dict):
+                out[k] = {name: without_keys(sub, keys) for name, sub in v.items()}
+            else:
+                out[k] = without_keys(v, keys)
+        return out
+    if isinstance(schema, list):
+        return [without_keys(v, keys) for v in schema]
+    return schema
+
+
+def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI ``strict`` form: refs inlined, every property required, no additional properties, no defaults."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            node = {k: walk(v) for k, v in node.items()}
+            if node.get("type") == "object" and "properties" in node:
+                node["required"] = list(node["properties"])
+                node["additionalProperties"] = False
+            return node
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    cleaned = without_keys(inline_refs(schema), (*_STRICT_UNSUPPORTED, VERBATIM_KEY))
+    result: dict[str, Any] = walk(cleaned)
+    return result
+
+
+def plain_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Refs inlined, titles and the verbatim marker dropped: what a prompt or a ``json_object`` request shows."""
+    result: dict[str, Any] = without_keys(inline_refs(schema), ("title", VERBATIM_KEY))
+    return result
+
+
+def restrict_verbatim(schema: dict[str, Any], choices: tuple[str, ...]) -> dict[str, Any]:
+    """Turn every string marked ``x-verbatim`` into an ``enum`` of ``choices`` (for grammar-constrained decoding)."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if node.get(VERBATIM_KEY):
+                return {"type": "string", "enum": list(choices)}
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(inline_refs(schema))
+    return without_keys(result, ("title",))  # type: ignore[no-any-return]

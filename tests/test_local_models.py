@@ -1,0 +1,119 @@
+"""Real models: the embedded SmolLM2-135M in-process, and the same weights behind llama.cpp's own server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+from helpers import assert_grounded
+
+from summarizer import get_model, summarize
+from summarizer.models.openai_compat import OpenAIModel
+from summarizer.models.weights import SMOLLM2
+
+pytestmark = pytest.mark.slow
+
+
+def test_embedded_smollm2_end_to_end(seed: str) -> None:
+    s = summarize(seed, model="local/smollm2-135m", cache=False, max_claims=4)
+    assert_grounded(s, seed)
+    assert s.claims, "the grammar limits quotes to article sentences, so even 135M gives grounded claims"
+    assert all(e.match == "exact" for c in s.claims for e in c.evidence)
+    assert s.provenance.structured_output == "grammar"
+    assert s.provenance.prompt_tokens > 700 and s.provenance.completion_tokens > 0
+    assert s.headline and s.summary
+
+
+def test_embedded_second_call_comes_from_the_cache_without_the_model(seed: str) -> None:
+    first = summarize(seed, model="local/smollm2-135m", max_claims=2)
+    model = get_model("local/smollm2-135m")
+
+    class Untouchable:
+        """The same name and endpoint, but any call fails the test."""
+
+        name, endpoint, context_window = model.name, model.endpoint, model.context_window
+
+        def count_tokens(self, text: str) -> int:
+            raise AssertionError("the cache should answer before the model is used")
+
+        def complete(self, request: object) -> object:
+            raise AssertionError("the cache should answer before the model is called")
+
+    second = summarize(seed, model=Untouchable(), max_claims=2)  # type: ignore[arg-type]
+    assert second.provenance.cached and second.claims == first.claims
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server on loopback, serving SmolLM2."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(SMOLLM2.path()), "--model_alias", "smollm2",
+             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192", "--n_threads", str(os.cpu_count())],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited with {proc.returncode}: {log.read_text()[-2000:]}")
+            try:
+                if httpx2.get(f"{base}/models", timeout=2).status_code == 200:
+                    break
+            except httpx2.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama_cpp.server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_llamacpp_server_contract(llama_server: str, seed: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server nobody here wrote rejects json_schema; the client must fall back and still ground evidence."""
+    monkeypatch.setenv("OPENAI_BASE_URL", llama_server)
+    model = get_model("openai/smollm2")
+    assert isinstance(model, OpenAIModel)
+    s = summarize(seed, model=model, cache=False, max_claims=3)
+    assert model.mode() == "json_object_schema"  # json_schema was refused with HTTP 500, as documented
+    assert s.provenance.structured_output == "json_object"
+    assert s.provenance.endpoint == llama_server
+    assert s.provenance.prompt_tokens > 700  # usage reported by the server
+    assert_grounded(s, seed)
+    assert s.claims or s.rejected_claims
+
+
+def test_llamacpp_server_rejects_json_schema_for_real(llama_server: str) -> None:
+    """Pin the server behaviour the fallback exists for, so a change in it is noticed."""
+    response = httpx2.post(f"{llama_server}/chat/completions", timeout=120, json={
+        "model": "smollm2", "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}},
+    })
+    assert response.status_code == 500 and "json_object" in response.text
+
+
+def test_embedded_model_path_form(seed: str, tmp_path: Path) -> None:
+    s = summarize(seed, model=f"local/{SMOLLM2.path()}", cache=False, max_claims=2)
+    assert s.provenance.model.endswith(".gguf")
+    assert_grounded(s, seed)

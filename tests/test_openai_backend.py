@@ -1,0 +1,163 @@
+"""The openai/ backend against scripted HTTP: the official client over httpx2.MockTransport."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+import openai
+import pytest
+from helpers import answer, assert_grounded, kirby_claim
+
+from summarizer import ConfigurationError, ModelError, TransientModelError, get_model, summarize
+from summarizer.models.openai_compat import OpenAIModel
+
+Handler = Callable[[dict[str, Any]], httpx2.Response]
+
+
+def completion(content: str, prompt_tokens: int = 900, completion_tokens: int = 120) -> httpx2.Response:
+    return httpx2.Response(200, json={
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    })
+
+
+class Endpoint:
+    """A scripted OpenAI-compatible server: records request bodies and answers with ``handler``."""
+
+    def __init__(self, handler: Handler, base_url: str = "http://endpoint.test/v1") -> None:
+        self.handler = handler
+        self.bodies: list[dict[str, Any]] = []
+        self.base_url = base_url
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.content)
+        self.bodies.append(body)
+        return self.handler(body)
+
+    def model(self, name: str = "m") -> OpenAIModel:
+        client = openai.OpenAI(base_url=self.base_url, api_key="k", max_retries=0,
+                               http_client=httpx2.Client(transport=httpx2.MockTransport(self)))
+        return OpenAIModel(name, client=client)
+
+    def formats(self) -> list[str]:
+        return [b.get("response_format", {}).get("type", "none") + ("+schema" if "schema" in
+                b.get("response_format", {}) else "") for b in self.bodies]
+
+
+def test_json_schema_strict_is_used_where_supported(seed: str) -> None:
+    endpoint = Endpoint(lambda body: completion(answer(kirby_claim())))
+    s = summarize(seed, model=endpoint.model(), cache=False)
+    [body] = endpoint.bodies
+    fmt = body["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
+    claims = fmt["json_schema"]["schema"]["properties"]["claims"]["items"]
+    assert claims["additionalProperties"] is False and set(claims["required"]) == set(claims["properties"])
+    assert "$defs" not in json.dumps(fmt) and "x-verbatim" not in json.dumps(fmt)
+    assert body["temperature"] == 0.0
+    assert s.provenance.structured_output == "json_schema"
+    assert (s.provenance.prompt_tokens, s.provenance.completion_tokens) == (900, 120)
+    assert s.provenance.endpoint == "http://endpoint.test/v1"
+    assert_grounded(s, seed)
+
+
+def test_llamacpp_style_rejection_falls_back_and_is_remembered(seed: str) -> None:
+    def handler(body: dict[str, Any]) -> httpx2.Response:
+        if body.get("response_format", {}).get("type") == "json_schema":
+            return httpx2.Response(500, json={"error": {"message": "[{'type': 'literal_error', 'loc': ('body', "
+                                               "'response_format', 'type'), 'msg': \"Input should be 'text' or "
+                                               "'json_object'\"}]", "type": "internal_server_error"}})
+        return completion(answer(kirby_claim()))
+
+    endpoint = Endpoint(handler, base_url="http://llamacpp.test/v1")
+    s = summarize(seed, model=endpoint.model(), cache=False)
+    assert endpoint.formats() == ["json_schema", "json_object+schema"]
+    assert s.provenance.structured_output == "json_object"
+    summarize(seed, model=endpoint.model(), cache=False)  # a new model object for the same endpoint
+    assert endpoint.formats()[2:] == ["json_object+schema"]
+
+
+def test_an_endpoint_without_response_formats_gets_prompt_only_json(seed: str) -> None:
+    def handler(body: dict[str, Any]) -> httpx2.Response:
+        if "response_format" in body:
+            return httpx2.Response(400, json={"error": {"message": "response_format is not supported"}})
+        return completion("Sure! Here it is:\n" + answer(kirby_claim()))
+
+    endpoint = Endpoint(handler, base_url="http://plain.test/v1")
+    s = summarize(seed, model=endpoint.model(), cache=False)
+    assert endpoint.formats() == ["json_schema", "json_object+schema", "json_object", "none"]
+    assert s.provenance.structured_output == "prompt"
+    assert_grounded(s, seed)
+
+
+def test_429_with_retry_after_is_retried_once_per_failure_not_multiplied(seed: str) -> None:
+    replies = [httpx2.Response(429, headers={"retry-after": "0"}, json={"error": {"message": "slow down"}}),
+               httpx2.Response(503, headers={"retry-after-ms": "1"}, json={"error": {"message": "busy"}}),
+               completion(answer(kirby_claim()))]
+    endpoint = Endpoint(lambda body: replies.pop(0), base_url="http://flaky.test/v1")
+    s = summarize(seed, model=endpoint.model(), cache=False)
+    assert len(endpoint.bodies) == 3 and s.provenance.attempts == 1
+
+
+def test_a_persistent_5xx_gives_up_after_exactly_the_budget(seed: str) -> None:
+    endpoint = Endpoint(lambda body: httpx2.Response(502, headers={"retry-after": "0"}, text="bad gateway"),
+                        base_url="http://down.test/v1")
+    with pytest.raises(TransientModelError, match="HTTP 502"):
+        summarize(seed, model=endpoint.model(), cache=False, transient_attempts=4)
+    assert len(endpoint.bodies) == 4  # the client's own retries are off, so budgets do not multiply
+
+
+def test_connection_errors_are_transient(seed: str) -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("refused", request=request)
+
+    client = openai.OpenAI(base_url="http://nowhere.test/v1", api_key="k", max_retries=0,
+                           http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+    model = OpenAIModel("m", client=client)
+    with pytest.raises(TransientModelError, match="cannot reach"):
+        model.complete(_request())
+
+
+@pytest.mark.parametrize(("status", "error"), [(401, ConfigurationError), (404, ConfigurationError),
+                                               (400, ModelError)])
+def test_client_errors_are_not_retried(status: int, error: type[Exception]) -> None:
+    endpoint = Endpoint(lambda body: httpx2.Response(status, json={"error": {"message": "no"}}),
+                        base_url=f"http://e{status}.test/v1")
+    with pytest.raises(error):
+        summarize("A long enough article about the world. It has two sentences.", model=endpoint.model(),
+                  cache=False)
+    assert len(endpoint.bodies) == 1
+
+
+def test_a_non_json_http_body_is_a_model_error() -> None:
+    endpoint = Endpoint(lambda body: httpx2.Response(200, text="<html>proxy login</html>"),
+                        base_url="http://proxy.test/v1")
+    with pytest.raises(ModelError):
+        endpoint.model().complete(_request())
+
+
+def test_missing_key_says_what_to_set() -> None:
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
+        get_model("openai/gpt-4o-mini")
+
+
+def test_a_local_base_url_needs_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    model = get_model("openai/anything")
+    assert model.name == "openai/anything" and model.endpoint == "http://127.0.0.1:9/v1"
+
+
+@pytest.mark.parametrize("name", ["gpt-4o", "nope/x", "local/does-not-exist", "openai/"])
+def test_bad_model_names_are_configuration_errors(name: str) -> None:
+    with pytest.raises(ConfigurationError):
+        get_model(name)
+
+
+def _request() -> Any:
+    from summarizer import ChatRequest
+
+    return ChatRequest(messages=({"role": "user", "content": "JSON please"},), schema={"type": "object"})
