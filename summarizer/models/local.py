@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -22,6 +24,16 @@ REPEAT_PENALTY = 1.1
 
 _loaded: dict[tuple[str, int], Any] = {}
 _load_lock = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Free models while the interpreter is whole (llama-cpp-python's finalizer fails at shutdown otherwise)."""
+    with _load_lock:
+        for llama in _loaded.values():
+            with contextlib.suppress(Exception):
+                llama.close()
+        _loaded.clear()
 
 
 def _load(path: Path, n_ctx: int) -> Any:
