@@ -22,6 +22,7 @@ from .article import decode_article
 from .cache import SummaryCache
 from .config import default_model
 from .errors import ArticleError, SummarizerError
+from .evals.cli import eval_app
 from .pipeline import DEFAULT_MAX_CLAIMS, summarize
 from .render import to_markdown, to_rich
 from .schema import MAX_CLAIMS, summary_json_schema
@@ -30,6 +31,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="News summaries you can check.")
 cache_app = typer.Typer(no_args_is_help=True, help="Inspect or clear the summary cache.")
 app.add_typer(cache_app, name="cache")
+app.add_typer(eval_app, name="eval")
 err = Console(stderr=True)
 
 

@@ -263,6 +263,7 @@ def _summarize_part(text: str, span: tuple[int, int], llm: Model, prompt: Prompt
         return problems
 
     draft, _ = _converse(llm, prompt, messages, DraftSummary, schema, check, choices, settings, usage)
+    draft = draft.model_copy(update={"claims": draft.claims[: settings.max_claims]})
     claims, rejected = _ground(draft, grounder, offset=start)
     return _PartResult(draft, claims, rejected)
 

@@ -166,3 +166,11 @@ def test_asummarize_runs_in_an_event_loop(seed: str) -> None:
         return s.headline
 
     assert asyncio.run(go())
+
+
+def test_claims_beyond_max_claims_are_reasked_then_cut(seed: str) -> None:
+    many = answer(kirby_claim(), nis_claim(), kirby_claim(), nis_claim())
+    model = ScriptedModel.replies([many, many])
+    s = summarize(seed, model=model, cache=False, max_claims=2, max_attempts=2)
+    assert "at most 2 claims" in model.requests[1].messages[-1]["content"]
+    assert len(s.claims) == 2

