@@ -2,7 +2,7 @@
 
     python scripts/fit_faithfulness.py [--articles A] [--judgements J] [--out PATH] [--lexical-only]
 
-For each mode (``embedding``: lexical signals + all-MiniLM-L6-v2 alignment; ``lexical``: no embedder) a
+For each mode (``lexical``, the default: no embedder; ``embedding``: lexical signals + all-MiniLM-L6-v2) a
 statement-level logistic model is fitted so that the geometric mean of a summary's statement probabilities
 matches the human ``factuality`` (cross-entropy with the fractional label, L2 on standardised signals).
 Cross-validated figures come from GroupKFold by article id (no article's summaries are in both the training and
@@ -31,7 +31,7 @@ from summarizer.evals.faithfulness import FaithfulnessScorer  # noqa: E402
 from summarizer.evals.meta import correlations, load_frank  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "frank"
-LEXICAL = ["content_in_best", "fragment_density", "fragments", "numbers_absent", "pair_cooccur_all"]
+LEXICAL = ["content_in_best", "fragment_density", "fragments", "numbers_absent", "pair_cooccur_all", "lcs_best"]
 FEATURES = {"lexical": LEXICAL, "embedding": [*LEXICAL, "embed_best"]}
 L2 = 1e-2
 FOLDS = 5
@@ -71,6 +71,7 @@ def main() -> None:
     ap.add_argument("--judgements", default=str(DATA / "judgements.jsonl"))
     ap.add_argument("--out", default=str(ROOT / "summarizer" / "evals" / "faithfulness_model.json"))
     ap.add_argument("--lexical-only", action="store_true", help="skip the embedding mode (no torch needed)")
+    ap.add_argument("--cv-out", default=None, help="write the out-of-fold scores here (JSONL: id, system, mode, score)")
     args = ap.parse_args()
 
     items = load_frank(args.articles, args.judgements)
@@ -88,6 +89,7 @@ def main() -> None:
 
     modes = ["lexical"] if args.lexical_only else ["embedding", "lexical"]
     out_modes: dict[str, Any] = {}
+    cv_rows: list[str] = []
     for mode in modes:
         names = FEATURES[mode]
         mats = [np.array([[s.values[n] for n in names] for s in sigs]) for _, sigs, _ in signals]
@@ -96,6 +98,10 @@ def main() -> None:
             spec = fit([mats[i] for i in train], y[train])
             for i in test:
                 cv_pred[i] = predict(spec, mats[i])
+        cv_rows += [
+            json.dumps({"id": j.id, "system": j.system, "mode": mode, "score": round(float(p), 6)})
+            for j, p in zip(items, cv_pred, strict=True)
+        ]
         spec = fit(mats, y)
         in_sample = [predict(spec, m) for m in mats]
         cv = correlations(cv_pred.tolist(), y.tolist(), systems)
@@ -115,8 +121,9 @@ def main() -> None:
         previous = json.loads(Path(args.out).read_text())
         out_modes = {**previous.get("modes", {}), **out_modes}
     model = {
-        "description": "Offline faithfulness scorer: statement-level logistic models (one per mode); a summary's "
-        "value is the geometric mean of its statements' probabilities.",
+        "description": "Offline faithfulness scorer: statement-level logistic models (one per mode; the default is "
+        "'lexical'); a summary's value is the geometric mean of its statements' probabilities.",
+        "default_mode": "lexical",
         "fitted": {
             "date": dt.date.today().isoformat(),
             "script": "scripts/fit_faithfulness.py",
@@ -129,6 +136,9 @@ def main() -> None:
         "modes": out_modes,
     }
     Path(args.out).write_text(json.dumps(model, indent=2) + "\n")
+    if args.cv_out:
+        Path(args.cv_out).write_text("".join(r + "\n" for r in cv_rows))
+        print(f"wrote {args.cv_out}")
     print(f"wrote {args.out}")
 
 

@@ -97,16 +97,19 @@ def schema_cmd() -> None:
 @app.command("models")
 def models_cmd() -> None:
     """List the models that can be used here, and what each needs."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from .models.weights import EMBEDDED
 
-    table = Table("model", "status", "notes")
+    table = Table(Column("model", no_wrap=True), Column("status", no_wrap=True), "notes")
     default = default_model()
+    hints: list[str] = []
     for key, weights in EMBEDDED.items():
         name = f"local/{key}"
         missing = weights.missing_packages()
-        status = "[green]installed[/]" if not missing else f"[red]missing[/] — {weights.install}"
+        status = "[green]installed[/]" if not missing else "[red]not installed[/]"
+        if missing:
+            hints.append(f"{name}: {weights.install}")
         table.add_row(name + (" (default)" if name == default else ""), status, weights.description)
     table.add_row("local/<file.gguf>", "any GGUF file", "runs in-process with llama-cpp-python")
     base = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
@@ -115,6 +118,8 @@ def models_cmd() -> None:
     table.add_row("openai/<model>", status, f"endpoint {base}")
     table.add_row("fake/<anything>", "[green]always[/]", "scripted, extractive; for tests and dry runs")
     Console().print(table)
+    for hint in hints:
+        typer.echo(f"to install {hint}")
 
 
 @cache_app.command("info")

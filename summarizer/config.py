@@ -3,6 +3,7 @@
 - ``SUMMARIZER_HOME`` moves all state (cache, assembled model weights). Default: the user cache directory.
 - ``SUMMARIZER_CACHE_DIR`` moves only the cache. Default: ``$SUMMARIZER_HOME/cache``.
 - ``SUMMARIZER_MODEL`` is the default model name. Default: :data:`DEFAULT_MODEL`.
+- ``SUMMARIZER_THREADS`` is how many CPU threads embedded models use. Default: every core.
 - ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` configure ``openai/<model>`` as the ``openai`` client always does.
 """
 

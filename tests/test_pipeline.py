@@ -144,14 +144,14 @@ def test_bad_input_fails_before_any_model_call(bad: str | bytes) -> None:
 
 
 def test_a_long_article_is_split_and_offsets_refer_to_the_original(seed: str) -> None:
-    article = "\n".join([seed] * 4)
+    article = "\n".join(f"[{i}] {line}" for i in range(4) for line in seed.splitlines())
     model = ScriptedModel(name="fake/small", context_window=2600)  # the extractive default handler
     s = summarize(article, model=model, cache=False)
     assert s.provenance.parts > 1
     assert s.provenance.attempts == s.provenance.parts + 1  # one per part, one to merge headlines
     assert_grounded(s, article)
     assert any(e.start > len(seed) for c in s.claims for e in c.evidence)
-    assert len({c.statement for c in s.claims}) == len(s.claims)  # repeated parts give no duplicate claims
+    assert len({c.statement for c in s.claims}) == len(s.claims)
 
 
 def test_fake_provider_by_name_gives_an_extractive_grounded_summary(seed: str) -> None:
@@ -174,3 +174,12 @@ def test_claims_beyond_max_claims_are_reasked_then_cut(seed: str) -> None:
     s = summarize(seed, model=model, cache=False, max_claims=2, max_attempts=2)
     assert "at most 2 claims" in model.requests[1].messages[-1]["content"]
     assert len(s.claims) == 2
+
+
+def test_claims_repeated_across_parts_are_dropped(seed: str) -> None:
+    from summarizer.pipeline import _dedupe
+
+    s = summarize(seed, model=ScriptedModel.replies([answer(kirby_claim(), nis_claim())]), cache=False)
+    first, second = s.claims
+    shouting = first.model_copy(update={"statement": first.statement.upper() + "  "})
+    assert _dedupe([first, second, shouting, second]) == [first, second]

@@ -26,7 +26,15 @@ from .faithfulness_text import (
     tokens,
 )
 
-__all__ = ["EMBED_CANDIDATES", "SIGNALS", "ArticleIndex", "StatementSignals", "candidates", "statement_signals"]
+__all__ = [
+    "EMBED_CANDIDATES",
+    "SIGNALS",
+    "ArticleIndex",
+    "StatementSignals",
+    "candidates",
+    "lcs_length",
+    "statement_signals",
+]
 
 #: A statement is compared by embedding with its this-many lexically closest article sentences only: that keeps
 #: the embedding cost to the sentences that can matter, and a statement's signals independent of its batch.
@@ -49,6 +57,7 @@ SIGNALS: tuple[str, ...] = (
     "source_sentences",  # distinct article sentences the copied fragments (3+ tokens) come from
     "pair_cooccur",  # share of consecutive content-word pairs that co-occur in one article sentence
     "pair_cooccur_all",  # share of all content-word pairs that co-occur in one article sentence
+    "lcs_best",  # longest common token subsequence with the best article sentence, per statement token (order)
     "embed_at_lexical",  # cosine of the statement with its best lexical window (embedding mode only)
     "embed_best",  # highest cosine of the statement with a candidate article sentence (embedding mode only)
 )
@@ -76,6 +85,7 @@ class ArticleIndex:
     numbers: frozenset[str]
     token_seq: list[str] = field(default_factory=list, repr=False)
     token_sentence: list[int] = field(default_factory=list, repr=False)
+    sentence_tokens: list[list[str]] = field(default_factory=list, repr=False)
     positions: dict[str, list[int]] = field(default_factory=dict, repr=False)
     stem_sentences: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
     embeddings: FloatArray | None = field(default=None, repr=False)
@@ -113,6 +123,7 @@ class ArticleIndex:
             numbers=frozenset(numbers),
             token_seq=token_seq,
             token_sentence=token_sentence,
+            sentence_tokens=sent_tokens,
             positions=positions,
             stem_sentences={k: frozenset(v) for k, v in stem_sentences.items()},
         )
@@ -143,6 +154,19 @@ def candidates(statement: str, index: ArticleIndex, k: int = EMBED_CANDIDATES) -
     """The ``k`` article sentences sharing most of the statement's content words (ties: earlier first)."""
     shares = _lexical_shares(set(content_stems(tokens(statement))), index)
     return sorted(np.argsort(-shares, kind="stable")[:k].tolist())
+
+
+def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    """Length of the longest common subsequence of two token sequences (dynamic programming, O(len(a)·len(b)))."""
+    if not a or not b:
+        return 0
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, yv in enumerate(b):
+            cur.append(prev[j] + 1 if x == yv else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
 
 
 def _fragments(toks: Sequence[str], index: ArticleIndex) -> list[tuple[int, int]]:
@@ -247,6 +271,8 @@ def statement_signals(statement: str, index: ArticleIndex, embedding: FloatArray
         "source_sentences": float(len(sources)),
         "pair_cooccur": cooccur,
         "pair_cooccur_all": cooccur_all,
+        # Word order: the same words in another order (roles swapped, clauses recombined) share less of a sequence.
+        "lcs_best": lcs_length(toks, index.sentence_tokens[single]) / len(toks) if toks and index.spans else 0.0,
     }
 
     window = best_lex_window if index.spans else None

@@ -2,8 +2,8 @@
 
 For every statement the model (any ``provider/model`` behind :func:`summarizer.models.get_model`, e.g.
 ``local/smollm2-135m``, ``local/qwen2.5-coder-1.5b`` or ``openai/<model>``) gets the article as numbered sentences
-and the statement, and answers with grammar-constrained JSON: the number of the article sentence that best
-supports it (0 for none) and a verdict, ``supported`` or ``not_supported``. The summary's value is the share of
+and the statement, and answers with grammar-constrained JSON: a verdict, ``supported`` or ``not_supported``, then
+the number of the article sentence that best supports it (0 for none). The summary's value is the share of
 its statements judged supported (FRANK's own definition of factuality: the share of error-free sentences).
 
 The prompt (``prompts/judge/``) puts the article FIRST and the statement LAST, and the statements of one article
@@ -39,37 +39,34 @@ MAX_TOKENS = 48
 
 
 def judge_schema(n_sentences: int) -> dict[str, Any]:
-    """The answer's JSON schema: a sentence number (0..n_sentences, 0 = none; checked after parsing), a verdict."""
+    """The answer's JSON schema: a verdict, then a sentence number (0..n_sentences, 0 = none; checked after parsing)."""
     return {
         "type": "object",
-        "properties": {
+        "properties": {  # in this order: the grammar makes the model decide the verdict first
+            "verdict": {"type": "string", "enum": list(VERDICTS)},
             # A plain integer (range checked after parsing): an enum of n numbers makes llama.cpp's grammar, which
             # is checked against the whole vocabulary at every token, several times slower.
             "sentence": {"type": "integer"},
-            "verdict": {"type": "string", "enum": list(VERDICTS)},
         },
-        "required": ["sentence", "verdict"],
+        "required": ["verdict", "sentence"],
         "additionalProperties": False,
     }
 
 
 def _parse(content: str, n_sentences: int) -> tuple[tuple[int, bool] | None, list[str]]:
-    """``((sentence, supported), [])`` from a valid answer, else ``(None, problems)``."""
+    """``((sentence, supported), [])`` from a valid answer (sentence -1: out of range), else ``(None, problems)``."""
     try:
         data = json.loads(content)
     except ValueError:
         return None, ["the answer is not valid JSON"]
     if not isinstance(data, dict):
         return None, ["the answer is not a JSON object"]
-    problems = []
     sentence, verdict = data.get("sentence"), data.get("verdict")
-    if isinstance(sentence, bool) or not isinstance(sentence, int) or not 0 <= sentence <= n_sentences:
-        problems.append(f'"sentence" must be a whole number from 0 to {n_sentences}')
     if verdict not in VERDICTS:
-        problems.append('"verdict" must be "supported" or "not_supported"')
-    if problems:
-        return None, problems
-    assert isinstance(sentence, int)
+        return None, ['"verdict" must be "supported" or "not_supported"']
+    # The verdict is what counts; a sentence number out of range (small models invent some) just means no evidence.
+    if isinstance(sentence, bool) or not isinstance(sentence, int) or not 0 <= sentence <= n_sentences:
+        sentence = -1
     return (sentence, verdict == "supported"), []
 
 
@@ -181,7 +178,7 @@ class JudgeFaithfulnessScorer:
                     explanation=f"Cannot judge: {self.model_name} gave no verdict for '{_shorten(statement)}' ({exc}).",
                     statements=verdicts,
                 )
-            start, end = spans[number - 1] if number else (None, None)
+            start, end = spans[number - 1] if number > 0 else (None, None)
             verdicts.append(
                 StatementVerdict(
                     statement=statement,

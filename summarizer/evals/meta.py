@@ -23,10 +23,14 @@ import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pydantic
 from scipy import stats
+
+if TYPE_CHECKING:
+    from ..models.base import Model
 
 __all__ = [
     "SCORERS",
@@ -40,8 +44,9 @@ __all__ = [
     "subset",
 ]
 
-#: Scorer names :func:`run_meta` knows: our default (embedding) mode, our lexical-only mode, or none.
-SCORERS = ("faithfulness", "faithfulness-lexical", "none")
+#: Scorer names :func:`run_meta` knows: our default (lexical) mode, the same by its explicit name, the embedding
+#: mode (all-MiniLM-L6-v2; needs sentence-transformers), or none.
+SCORERS = ("faithfulness", "faithfulness-lexical", "faithfulness-embedding", "none")
 
 
 class Judgement(pydantic.BaseModel):
@@ -87,8 +92,13 @@ def _finite(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
+def _constant(x: np.ndarray) -> bool:
+    # Residuals of a constant column are rounding noise (~1e-16), not a signal: treat them as constant too.
+    return bool(np.ptp(x) <= 1e-9 * max(1.0, float(np.max(np.abs(x)))))
+
+
 def _corr(a: np.ndarray, b: np.ndarray, kind: str) -> float | None:
-    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+    if len(a) < 3 or _constant(a) or _constant(b):
         return None
     r = stats.pearsonr(a, b)[0] if kind == "pearson" else stats.spearmanr(a, b)[0]
     return _finite(float(r))
@@ -181,22 +191,23 @@ class MetaReport(pydantic.BaseModel):
 
 
 def _our_scores(items: list[Judgement], scorer_name: str) -> tuple[list[float | None], str]:
-    from .faithfulness import FaithfulnessScorer
+    from .faithfulness import DEFAULT_EMBEDDER, FaithfulnessScorer
 
-    scorer = FaithfulnessScorer() if scorer_name == "faithfulness" else FaithfulnessScorer(embedder=None)
+    embedder = DEFAULT_EMBEDDER if scorer_name == "faithfulness-embedding" else None
+    scorer = FaithfulnessScorer(embedder=embedder)
     results = scorer.score_many((j.article, j.summary) for j in items)
     label = scorer_name
-    if scorer_name == "faithfulness" and scorer.mode != "embedding":
+    if embedder is not None and scorer.mode != "embedding":
         label += " (lexical fallback: no sentence-transformers)"
     return [r.value for r in results], label
 
 
-def _judge_scores(items: list[Judgement], judge: str) -> tuple[list[float | None], str]:
+def _judge_scores(items: list[Judgement], judge: str | Model) -> tuple[list[float | None], str]:
     from .faithfulness_judge import JudgeFaithfulnessScorer
 
     scorer = JudgeFaithfulnessScorer(judge)
     results = scorer.score_many((j.article, j.summary) for j in items)
-    return [r.value for r in results], f"faithfulness judge={judge}"
+    return [r.value for r in results], f"faithfulness judge={scorer.model_name}"
 
 
 def subset(items: list[Judgement], limit: int) -> list[Judgement]:
@@ -231,14 +242,14 @@ def run_meta(
     scorer_name: str = "faithfulness",
     scores_out: str | Path | None = None,
     *,
-    judge: str | None = None,
+    judge: str | Model | None = None,
     limit: int | None = None,
 ) -> MetaReport:
     """Score every judged summary with ``scorer_name`` (one of :data:`SCORERS`) and build the table.
 
     ``scores_out``: if given, one JSON line per judgement with our score, written there (the judge's score when
     ``judge`` is given).
-    ``judge``: a ``provider/model`` name: also score with the judge mode (its row comes first, then
+    ``judge``: a ``provider/model`` name (or a model object): also score with the judge mode (its row comes first, then
     ``scorer_name`` on the same pairs, then the mean of the two, then the baselines).
     ``limit``: only the pairs of whole articles, chosen by :func:`subset`, until there are at least this many.
     Note: our scorer's shipped coefficients were fitted on FRANK's validation split; on that split these figures

@@ -36,6 +36,18 @@ def _close_all() -> None:
         _loaded.clear()
 
 
+def threads() -> int:
+    """CPU threads for llama.cpp: ``$SUMMARIZER_THREADS``, else every core. On a machine shared with other
+    llama.cpp processes, fewer threads than cores is much faster (its threads spin while they wait)."""
+    env = os.environ.get("SUMMARIZER_THREADS", "")
+    if env.strip():
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ConfigurationError(f"SUMMARIZER_THREADS must be a whole number, not {env!r}") from None
+    return os.cpu_count() or 1
+
+
 def _load(path: Path, n_ctx: int) -> Any:
     """Load a GGUF file once per process (loading takes seconds; generation is what we pay for)."""
     key = (str(path), n_ctx)
@@ -52,7 +64,7 @@ def _load(path: Path, n_ctx: int) -> Any:
                 _loaded[key] = Llama(
                     model_path=str(path),
                     n_ctx=n_ctx,
-                    n_threads=os.cpu_count() or 1,
+                    n_threads=threads(),
                     seed=0,
                     verbose=False,
                 )
