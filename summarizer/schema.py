@@ -88,8 +88,8 @@ class DraftClaim(BaseModel):
     certainty: Certainty = Field(description=_CERTAINTY_HELP)
 
 
-class DraftSummary(BaseModel):
-    """The whole answer as the model writes it."""
+class DraftOverview(BaseModel):
+    """Headline and summary only: used on its own to merge the parts of a long article."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -99,23 +99,15 @@ class DraftSummary(BaseModel):
         max_length=800,
         description="Two to four sentences. Attribute every number and judgement to its source.",
     )
+
+
+class DraftSummary(DraftOverview):
+    """The whole answer as the model writes it."""
+
     claims: list[DraftClaim] = Field(
         min_length=1,
         max_length=MAX_CLAIMS,
         description="The article's key claims, each with who makes it and how sure they are.",
-    )
-
-
-class DraftOverview(BaseModel):
-    """Headline and summary only: used to merge the parts of a long article."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    headline: str = Field(min_length=1, max_length=150, description="A factual headline, at most 15 words.")
-    summary: str = Field(
-        min_length=1,
-        max_length=800,
-        description="Two to four sentences. Attribute every number and judgement to its source.",
     )
 
 
