@@ -59,7 +59,7 @@ _CERTAINTY_HELP = (
 
 
 #: A passage the model copies from the article; ``x-verbatim`` lets a grammar-controlled model choose only real ones.
-Quote = Annotated[str, Field(min_length=1, max_length=600, json_schema_extra={"x-verbatim": True})]
+Quote = Annotated[str, Field(min_length=1, json_schema_extra={"x-verbatim": True})]
 
 
 class DraftClaim(BaseModel):

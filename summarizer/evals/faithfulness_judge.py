@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 VERDICTS = ("supported", "not_supported")
 #: Answer tokens: {"sentence": 12, "verdict": "not_supported"} is about 15 tokens; room for whitespace.
 MAX_TOKENS = 48
+#: Verdicts remembered per scorer (keyed by article and statement) before the memory is cleared.
+VERDICT_CACHE_SIZE = 100_000
 
 
 def judge_schema(n_sentences: int) -> dict[str, Any]:
@@ -125,6 +127,8 @@ class JudgeFaithfulnessScorer:
         """One statement's (sentence number, supported); raises SummarizerError when it cannot get one."""
         key = (hash(tuple(sentences)), statement)
         if key not in self._verdicts:  # the same statement of the same article (another system's copy) is asked once
+            if len(self._verdicts) >= VERDICT_CACHE_SIZE:
+                self._verdicts.clear()
             self._verdicts[key] = self._ask(sentences, statement)
         return self._verdicts[key]
 

@@ -10,15 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError, ModelError
-from ..schema_tools import plain_schema, restrict_verbatim
+from ..schema_tools import plain_schema, restrict_verbatim, without_keys
 from .base import ChatRequest, ChatResponse
 from .weights import EMBEDDED, Weights
 
 #: Context for a GGUF file given by path, whose training context we do not know in advance.
 DEFAULT_N_CTX = 4096
-#: llama.cpp unrolls string length bounds into nested rules and refuses (then samples with NO grammar) past about
-#: 1,000; bounds are clamped to this so the grammar always loads. Validation still checks the real bounds.
-GRAMMAR_MAX_LENGTH = 1000
+#: Keywords left out of the grammar. llama.cpp unrolls string length bounds into nested rules; past a limit that
+#: depends on the whole schema (seen with 800- and 1,200-character bounds) its parser refuses the grammar, and
+#: llama-cpp-python then crashes the process (SIGSEGV) or samples with no grammar. max_tokens and the repetition
+#: penalty bound the answer instead, and validation still checks the real bounds.
+GRAMMAR_UNSAFE = ("maxLength", "minLength")
 #: Mild repetition penalty: at temperature 0 small models otherwise loop inside free-text fields.
 REPEAT_PENALTY = 1.1
 
@@ -125,11 +127,8 @@ class LocalModel:
         return len(self._llama().tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def complete(self, request: ChatRequest) -> ChatResponse:
-        if request.verbatim_choices:
-            schema = restrict_verbatim(request.schema, request.verbatim_choices)
-        else:
-            schema = plain_schema(request.schema)
-        schema = _grammar_safe(schema)
+        choices = grammar_safe_choices(request.verbatim_choices or ())
+        schema = _grammar_safe(restrict_verbatim(request.schema, choices) if choices else plain_schema(request.schema))
         llama = self._llama()
         with self._lock:
             try:
@@ -154,13 +153,14 @@ class LocalModel:
         )
 
 
+def grammar_safe_choices(choices: tuple[str, ...]) -> tuple[str, ...]:
+    """The passages llama-cpp-python can put in a grammar literal. Its JSON-schema converter mis-escapes a straight
+    double quote or a backslash inside an enum value; llama.cpp then rejects the grammar and the process crashes
+    (SIGSEGV). Such passages are left out of the enum: the model cannot quote them, but nothing crashes, and with
+    no passage left the quotes are free text, grounded (or rejected) by the library as for any endpoint."""
+    return tuple(c for c in choices if '"' not in c and "\\" not in c)
+
+
 def _grammar_safe(schema: Any) -> Any:
-    """Clamp ``maxLength`` bounds to what llama.cpp's grammar parser accepts."""
-    if isinstance(schema, dict):
-        out = {k: _grammar_safe(v) for k, v in schema.items()}
-        if isinstance(out.get("maxLength"), int):
-            out["maxLength"] = min(out["maxLength"], GRAMMAR_MAX_LENGTH)
-        return out
-    if isinstance(schema, list):
-        return [_grammar_safe(v) for v in schema]
-    return schema
+    """The schema without the keywords llama.cpp's grammar parser cannot be trusted with."""
+    return without_keys(schema, GRAMMAR_UNSAFE)
