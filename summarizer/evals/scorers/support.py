@@ -1,7 +1,7 @@
 """``faithfulness``: are the summary's sentences and claims supported by the article?
 
 Wraps :class:`summarizer.evals.faithfulness.FaithfulnessScorer` (imported on first use: it may load a sentence
-embedding model). Options: ``embedder`` (default ``all-MiniLM-L6-v2``; null for the fast lexical mode),
+embedding model). Options: ``embedder`` (default null, the lexical mode; ``all-MiniLM-L6-v2`` adds sentence embeddings),
 ``claims`` (default true: also score each claim's statement), ``headline`` (default false).
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from .base import Context, Score, register
 
-DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+DEFAULT_EMBEDDER: str | None = None  # lexical: as good under CV on FRANK and ~30x faster (docs/faithfulness.md)
 
 
 @cache
