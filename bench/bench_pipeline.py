@@ -43,7 +43,7 @@ def _median_time(fn: Any, repeat: int) -> tuple[float, Any]:
 def bench_model(name: str, article: str, repeat: int) -> dict[str, Any]:
     from summarizer import ScriptedModel, SummaryCache, get_model, summarize
     from summarizer.grounding import sentences
-    from summarizer.models.local import LocalModel, _grammar_safe, _load
+    from summarizer.models.local import LocalModel, _grammar_safe, _load, grammar_safe_choices
     from summarizer.pipeline import DEFAULT_MAX_CLAIMS, _draft_schema, _messages
     from summarizer.prompts import Prompt
     from summarizer.schema import DraftSummary
@@ -54,7 +54,8 @@ def bench_model(name: str, article: str, repeat: int) -> dict[str, Any]:
     llama = _load(model.model_path(), model.context_window)
     prompt = Prompt.load("summarize")
     messages = _messages(prompt, DraftSummary, article=article, part=0, parts=1, max_claims=DEFAULT_MAX_CLAIMS)
-    schema = _grammar_safe(restrict_verbatim(_draft_schema(DEFAULT_MAX_CLAIMS), tuple(sentences(article))))
+    schema = _grammar_safe(restrict_verbatim(_draft_schema(DEFAULT_MAX_CLAIMS),
+                                             grammar_safe_choices(tuple(sentences(article)))))
 
     def raw() -> dict[str, Any]:
         llama.reset()
