@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,7 +63,7 @@ def test_bad_articles_fail_with_one_line_and_exit_3(tmp_path: Path, content: byt
     proc = run("summarize", str(path))
     assert proc.returncode == code
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert pytest.importorskip("re").search(message, proc.stderr), proc.stderr
+    assert re.search(message, proc.stderr), proc.stderr
     assert proc.stdout == ""
 
 
