@@ -38,6 +38,7 @@ from .schema import (
     schema_fingerprint,
     sha256_text,
 )
+from .schema_tools import plain_schema
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +179,6 @@ def _messages(prompt: Prompt, schema: type[BaseModel], **context: Any) -> list[d
 
 
 def _prompt_schema(schema: type[BaseModel]) -> dict[str, Any]:
-    from .schema_tools import plain_schema
-
     return plain_schema(schema.model_json_schema())
 
 
