@@ -43,7 +43,7 @@ def _median_time(fn: Any, repeat: int) -> tuple[float, Any]:
 def bench_model(name: str, article: str, repeat: int) -> dict[str, Any]:
     from summarizer import ScriptedModel, SummaryCache, get_model, summarize
     from summarizer.grounding import sentences
-    from summarizer.models.local import LocalModel, _grammar_safe, _load, grammar_safe_choices
+    from summarizer.models.local import LocalModel, _load, grammar_for
     from summarizer.pipeline import DEFAULT_MAX_CLAIMS, _draft_schema, _messages
     from summarizer.prompts import Prompt
     from summarizer.schema import DraftSummary
@@ -54,13 +54,12 @@ def bench_model(name: str, article: str, repeat: int) -> dict[str, Any]:
     llama = _load(model.model_path(), model.context_window)
     prompt = Prompt.load("summarize")
     messages = _messages(prompt, DraftSummary, article=article, part=0, parts=1, max_claims=DEFAULT_MAX_CLAIMS)
-    schema = _grammar_safe(restrict_verbatim(_draft_schema(DEFAULT_MAX_CLAIMS),
-                                             grammar_safe_choices(tuple(sentences(article)))))
+    grammar = grammar_for(llama, restrict_verbatim(_draft_schema(DEFAULT_MAX_CLAIMS), tuple(sentences(article))))
 
     def raw() -> dict[str, Any]:
         llama.reset()
         out: dict[str, Any] = llama.create_chat_completion(
-            messages=messages, response_format={"type": "json_object", "schema": schema}, temperature=0.0,
+            messages=messages, grammar=grammar, temperature=0.0,
             max_tokens=1536, seed=0, repeat_penalty=1.1,
         )
         return out

@@ -136,8 +136,3 @@ def test_thread_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("SUMMARIZER_THREADS")
     assert threads() >= 1
 
-
-def test_grammar_enum_leaves_out_passages_llamacpp_cannot_escape() -> None:
-    from summarizer.models.local import grammar_safe_choices
-
-    assert grammar_safe_choices(('He said "no".', "It’s “curly”.", "a \\ b", "Plain.")) == ("It’s “curly”.", "Plain.")

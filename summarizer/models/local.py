@@ -10,17 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError, ModelError
-from ..schema_tools import plain_schema, restrict_verbatim, without_keys
+from ..schema_tools import plain_schema, restrict_verbatim
 from .base import ChatRequest, ChatResponse
+from .gbnf import GrammarError, schema_to_gbnf
 from .weights import EMBEDDED, Weights
 
 #: Context for a GGUF file given by path, whose training context we do not know in advance.
 DEFAULT_N_CTX = 4096
-#: Keywords left out of the grammar. llama.cpp unrolls string length bounds into nested rules; past a limit that
-#: depends on the whole schema (seen with 800- and 1,200-character bounds) its parser refuses the grammar, and
-#: llama-cpp-python then crashes the process (SIGSEGV) or samples with no grammar. max_tokens and the repetition
-#: penalty bound the answer instead, and validation still checks the real bounds.
-GRAMMAR_UNSAFE = ("maxLength", "minLength")
 #: Mild repetition penalty: at temperature 0 small models otherwise loop inside free-text fields.
 REPEAT_PENALTY = 1.1
 
@@ -127,14 +123,15 @@ class LocalModel:
         return len(self._llama().tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def complete(self, request: ChatRequest) -> ChatResponse:
-        choices = grammar_safe_choices(request.verbatim_choices or ())
-        schema = _grammar_safe(restrict_verbatim(request.schema, choices) if choices else plain_schema(request.schema))
+        choices = request.verbatim_choices or ()
+        schema = restrict_verbatim(request.schema, choices) if choices else plain_schema(request.schema)
         llama = self._llama()
+        grammar = grammar_for(llama, schema)
         with self._lock:
             try:
                 out = llama.create_chat_completion(
                     messages=list(request.messages),
-                    response_format={"type": "json_object", "schema": schema},
+                    grammar=grammar,
                     temperature=request.temperature,
                     max_tokens=request.max_tokens,
                     seed=request.seed,
@@ -153,14 +150,21 @@ class LocalModel:
         )
 
 
-def grammar_safe_choices(choices: tuple[str, ...]) -> tuple[str, ...]:
-    """The passages llama-cpp-python can put in a grammar literal. Its JSON-schema converter mis-escapes a straight
-    double quote or a backslash inside an enum value; llama.cpp then rejects the grammar and the process crashes
-    (SIGSEGV). Such passages are left out of the enum: the model cannot quote them, but nothing crashes, and with
-    no passage left the quotes are free text, grounded (or rejected) by the library as for any endpoint."""
-    return tuple(c for c in choices if '"' not in c and "\\" not in c)
+def grammar_for(llama: Any, schema: dict[str, Any]) -> Any:
+    """A llama.cpp grammar for ``schema``, checked by llama.cpp itself before any sampling.
 
+    llama-cpp-python does not check: a grammar llama.cpp refuses leaves a null sampler that crashes the process
+    (SIGSEGV) on the first token. Building the sampler once here turns that into a :class:`ModelError`.
+    """
+    import llama_cpp
+    from llama_cpp.llama_grammar import LlamaGrammar
 
-def _grammar_safe(schema: Any) -> Any:
-    """The schema without the keywords llama.cpp's grammar parser cannot be trusted with."""
-    return without_keys(schema, GRAMMAR_UNSAFE)
+    try:
+        text = schema_to_gbnf(schema)
+    except GrammarError as exc:
+        raise ModelError(f"cannot constrain output to this schema: {exc}") from None
+    sampler = llama_cpp.llama_sampler_init_grammar(llama._model.vocab, text.encode("utf-8"), b"root")
+    if not sampler:
+        raise ModelError("llama.cpp refused the output grammar built from the schema (its log says where)")
+    llama_cpp.llama_sampler_free(sampler)
+    return LlamaGrammar.from_string(text, verbose=False)

@@ -1,0 +1,181 @@
+"""JSON schema → GBNF grammar for llama.cpp, written for the schemas this library sends.
+
+llama-cpp-python ships a converter, but it mis-escapes a backslash or a straight double quote inside an ``enum`` value
+and unrolls string length bounds into deeply nested groups that llama.cpp's parser refuses; either way llama.cpp
+rejects the grammar and the process crashes. This converter escapes every literal for GBNF, states bounds with
+GBNF's ``{m,n}`` repetition, and supports what our schemas use: objects (properties in schema order), arrays with
+``minItems``/``maxItems``, strings with ``minLength``/``maxLength``, ``enum``/``const``, ``anyOf``/``oneOf``, type
+lists, numbers, integers, booleans, null, local ``$ref``, and ``{}`` (any JSON value).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+#: llama.cpp refuses repetition counts above this (``MAX_REPETITION_THRESHOLD`` in llama-grammar.cpp).
+MAX_REPETITION = 2000
+
+_BASE_RULES = {
+    # One optional space between tokens: small models otherwise run away in whitespace, and compact JSON costs fewer
+    # tokens. A JSON parser does not care.
+    "ws": '" "?',
+    # One character of a JSON string as it is written: anything but a quote, a backslash or a control character, or
+    # an escape sequence.
+    "char": r'[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})',
+    "string": r'"\"" char* "\""',
+    "integer": r'"-"? ("0" | [1-9] [0-9]{0,15})',
+    "number": r'integer ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,4})?',
+    "boolean": '"true" | "false"',
+    "null": '"null"',
+    "value": "object | array | string | number | boolean | null",
+    "object": r'"{" ws (string ws ":" ws value (ws "," ws string ws ":" ws value)*)? ws "}"',
+    "array": r'"[" ws (value (ws "," ws value)*)? ws "]"',
+}
+_BASE_DEPENDENCIES = {
+    "string": ("char",),
+    "number": ("integer",),
+    "value": ("object", "array", "string", "number", "boolean", "null"),
+    "object": ("ws", "string", "value"),
+    "array": ("ws", "value"),
+}
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+class GrammarError(ValueError):
+    """The schema uses something this converter does not support."""
+
+
+def literal(text: str) -> str:
+    """``text`` as a GBNF string literal that matches exactly ``text``."""
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def json_literal(value: Any) -> str:
+    """A GBNF literal matching ``value`` written as JSON (non-ASCII characters as themselves, not ``\\u`` escapes)."""
+    return literal(json.dumps(value, ensure_ascii=False))
+
+
+def repeat(item: str, low: int, high: int | None) -> str:
+    """``item`` repeated ``low`` to ``high`` times (``None``: unbounded), in GBNF."""
+    if high is not None and high > MAX_REPETITION:
+        raise GrammarError(f"a bound of {high} exceeds llama.cpp's limit of {MAX_REPETITION}")
+    if high is None:
+        return f"{item}{{{low},}}" if low else f"{item}*"
+    if low == high:
+        return f"{item}{{{low}}}"
+    return f"{item}{{{low},{high}}}"
+
+
+class _Converter:
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self._defs: dict[str, Any] = schema.get("$defs", {})
+        self._rules: dict[str, str] = {}
+        self._names: dict[str, str] = {}  # rule body -> name, so identical sub-schemas share a rule
+
+    def _use(self, name: str) -> str:
+        if name not in self._rules:
+            self._rules[name] = _BASE_RULES[name]
+            for dep in _BASE_DEPENDENCIES.get(name, ()):
+                self._use(dep)
+        return name
+
+    def _add(self, hint: str, body: str) -> str:
+        if body in self._names:
+            return self._names[body]
+        name = "".join(c if c.isalnum() else "-" for c in hint).strip("-").lower() or "rule"
+        base, n = name, 1
+        while name in self._rules or name in _BASE_RULES:
+            n += 1
+            name = f"{base}-{n}"
+        self._rules[name] = body
+        self._names[body] = name
+        return name
+
+    def visit(self, node: Any, hint: str) -> str:
+        """The name of a rule (or an inline expression) matching ``node``."""
+        if node is True or node == {}:
+            return self._use("value")
+        if not isinstance(node, dict):
+            raise GrammarError(f"unsupported schema at {hint!r}: {node!r}")
+        if "$ref" in node:
+            ref = node["$ref"]
+            if not ref.startswith("#/$defs/"):
+                raise GrammarError(f"only local $defs references are supported, not {ref!r}")
+            target = self._defs[ref.rsplit("/", 1)[-1]]
+            return self.visit({**target, **{k: v for k, v in node.items() if k != "$ref"}}, hint)
+        if "const" in node:
+            return self._add(hint, json_literal(node["const"]))
+        if "enum" in node:
+            if not node["enum"]:
+                raise GrammarError(f"empty enum at {hint!r}")
+            return self._add(hint, " | ".join(json_literal(v) for v in node["enum"]))
+        for key in ("anyOf", "oneOf"):
+            if key in node:
+                alternatives = [self.visit(sub, f"{hint}-{i}") for i, sub in enumerate(node[key])]
+                return self._add(hint, " | ".join(alternatives))
+        if "allOf" in node and len(node["allOf"]) == 1:
+            return self.visit({**node["allOf"][0], **{k: v for k, v in node.items() if k != "allOf"}}, hint)
+        kind = node.get("type")
+        if isinstance(kind, list):
+            return self.visit({"anyOf": [{**node, "type": t} for t in kind]}, hint)
+        if kind == "object" or (kind is None and "properties" in node):
+            return self._object(node, hint)
+        if kind == "array":
+            return self._array(node, hint)
+        if kind == "string":
+            return self._string(node, hint)
+        if kind in ("integer", "number", "boolean", "null"):
+            return self._use(kind)
+        if kind is None:
+            return self._use("value")
+        raise GrammarError(f"unsupported type {kind!r} at {hint!r}")
+
+    def _object(self, node: dict[str, Any], hint: str) -> str:
+        properties: dict[str, Any] = node.get("properties", {})
+        if not properties:
+            return self._use("object")
+        self._use("ws")
+        # Every property, in schema order: optional ones are written too (pydantic fills the same defaults), and a
+        # fixed order keeps the evidence-first field order the prompt relies on.
+        parts = [f'{json_literal(name)} ws ":" ws {self.visit(sub, f"{hint}-{name}")}'
+                 for name, sub in properties.items()]
+        return self._add(hint or "root-object", '"{" ws ' + ' ws "," ws '.join(parts) + ' ws "}"')
+
+    def _array(self, node: dict[str, Any], hint: str) -> str:
+        self._use("ws")
+        item = self.visit(node.get("items", {}), f"{hint}-item")
+        low, high = int(node.get("minItems", 0)), node.get("maxItems")
+        if high is not None and int(high) == 0:
+            return self._add(hint, '"[" ws "]"')
+        more = repeat(f'(ws "," ws {item})', max(low - 1, 0), None if high is None else int(high) - 1)
+        body = f"{item} {more}"
+        if low == 0:
+            body = f"({body})?"
+        return self._add(hint, f'"[" ws {body} ws "]"')
+
+    def _string(self, node: dict[str, Any], hint: str) -> str:
+        low, high = int(node.get("minLength", 0)), node.get("maxLength")
+        if low == 0 and high is None:
+            return self._use("string")
+        self._use("char")
+        return self._add(hint, '"\\"" ' + repeat("char", low, None if high is None else int(high)) + ' "\\""')
+
+    def grammar(self, root: str) -> str:
+        lines = [f"root ::= {root}"]
+        lines += [f"{name} ::= {body}" for name, body in self._rules.items()]
+        return "\n".join(lines) + "\n"
+
+
+def schema_to_gbnf(schema: dict[str, Any]) -> str:
+    """A GBNF grammar (root rule ``root``) matching the JSON documents ``schema`` describes."""
+    converter = _Converter(schema)
+    return converter.grammar(converter.visit(schema, "root-value"))
