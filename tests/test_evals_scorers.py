@@ -8,10 +8,10 @@ import pytest
 from evals_helpers import seed_case, summary_of
 from helpers import KIRBY, claim, kirby_claim, nis_claim
 
+from summarizer.evals.numbers_text import extract_numbers
 from summarizer.evals.scorers import REGISTRY, Score
 from summarizer.evals.scorers.base import CaseError, ScorerSpec, build_scorers
 from summarizer.evals.scorers.gold import evaluate_checks
-from summarizer.evals.scorers.numbers import extract_numbers
 from summarizer.evals.suite import SuiteError
 from summarizer.evals.systems import make_system
 from summarizer.schema import Summary
@@ -30,6 +30,7 @@ def score(name: str, seed: str, summary: Summary | None, *, system: str = "fake/
     ("3,000 and 3000 and three thousand", [3000, 3000, 3000]),
     ("1.5 million people, 40% of them, twenty-five", [1_500_000, 40, 25]),
     ("one of the ten thousand", [10_000]),
+    ("a dozen, the 21st, £5m, 2bn, two hundred and fifty", [12, 21, 5e6, 2e9, 250]),
     ("no numbers here", []),
 ])
 def test_numbers_are_normalised(text: str, values: list[float]) -> None:

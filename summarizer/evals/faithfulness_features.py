@@ -20,11 +20,11 @@ from .faithfulness_text import (
     NEGATIONS,
     STOPWORDS,
     content_stems,
-    extract_numbers,
     split_sentences,
     stem,
     tokens,
 )
+from .numbers_text import extract_numbers
 
 __all__ = [
     "EMBED_CANDIDATES",
@@ -101,7 +101,7 @@ class ArticleIndex:
         for toks in sent_tokens:
             bigrams |= _bigrams([stem(t) for t in toks])
             trigrams |= _trigrams(toks)
-        numbers = {form for _, forms in extract_numbers(text, keep_one=True) for form in forms}
+        numbers = {form for n in extract_numbers(text, keep_one=True) for form in n.forms}
         token_seq = [t for toks in sent_tokens for t in toks]
         token_sentence = [i for i, toks in enumerate(sent_tokens) for _ in toks]
         positions: dict[str, list[int]] = {}
@@ -256,7 +256,7 @@ def statement_signals(statement: str, index: ArticleIndex, embedding: FloatArray
         else 1.0
     )
 
-    absent_numbers = [surface for surface, forms in extract_numbers(statement) if not forms & index.numbers]
+    absent_numbers = [n.text for n in extract_numbers(statement) if not n.forms & index.numbers]
 
     values: dict[str, float] = {
         "content_in_article": in_article,

@@ -1,4 +1,4 @@
-"""Text helpers for the offline faithfulness scorer: sentences with offsets, tokens, crude stems, numbers.
+"""Text helpers for the offline faithfulness scorer: sentences with offsets, tokens, crude stems.
 
 Everything here is pure Python (``re`` only), deterministic and cheap; it is shared by the lexical and the
 embedding modes of :mod:`summarizer.evals.faithfulness`.
@@ -12,7 +12,6 @@ __all__ = [
     "NEGATIONS",
     "STOPWORDS",
     "content_stems",
-    "extract_numbers",
     "split_sentences",
     "split_statements",
     "stem",
@@ -123,66 +122,4 @@ def split_statements(summary: str) -> list[str]:
             out.extend(p.strip() for p in parts if p.strip())
         else:
             out.append(sent)
-    return out
-
-
-# ---------------------------------------------------------------------------------------------- numbers
-
-_UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
-    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "dozen": 12,
-}  # fmt: skip
-_SCALES = {"hundred": 100, "thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9,
-           "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12}  # fmt: skip
-_NUMBER = re.compile(
-    r"(?<![\w.])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:st|nd|rd|th)?"
-    r"(?:\s?(?P<scale>hundred|thousand|million|billion|trillion|bn|mn|tn|m|k|b)\b)?"
-    r"|\b(?P<words>(?:(?:" + "|".join(_UNITS) + r"|hundred|thousand|million|billion|trillion|and)[\s-]+)*"
-    r"(?:" + "|".join(_UNITS) + r")(?:[\s-]+(?:hundred|thousand|million|billion|trillion))*)\b",
-    re.IGNORECASE,
-)
-
-
-def _words_value(words: str) -> float:
-    total, current = 0.0, 0.0
-    for w in re.split(r"[\s-]+", words.lower()):
-        if w in _UNITS:
-            current += _UNITS[w]
-        elif w == "hundred":
-            current = max(current, 1) * 100
-        elif w in _SCALES:
-            total += max(current, 1) * _SCALES[w]
-            current = 0.0
-    return total + current
-
-
-def _canon(value: float) -> str:
-    return f"{value:.6g}"
-
-
-def extract_numbers(text: str, keep_one: bool = False) -> list[tuple[str, frozenset[str]]]:
-    """Numbers in ``text``: ``(surface, forms)`` where ``forms`` are canonical values it may stand for.
-
-    "3,000", "3000" and "three thousand" all give the form ``"3000"``; "£5m" gives ``{"5", "5e+06"}`` so it
-    matches "five million" as well as "5". A lone "one" is skipped unless ``keep_one`` (it is mostly a
-    pronoun: "one of them").
-    """
-    out: list[tuple[str, frozenset[str]]] = []
-    for m in _NUMBER.finditer(text):
-        if m.group("num"):
-            try:
-                base = float(m.group("num").replace(",", ""))
-            except ValueError:  # pragma: no cover - the regex only lets numbers through
-                continue
-            forms = {_canon(base)}
-            if m.group("scale"):
-                forms.add(_canon(base * _SCALES[m.group("scale").lower()]))
-        else:
-            words = re.sub(r"^(?:and[\s-]+)+", "", m.group("words").strip(), flags=re.IGNORECASE)
-            if words.lower() == "and" or (words.lower() == "one" and not keep_one):
-                continue
-            forms = {_canon(_words_value(words))}
-        out.append((m.group(0), frozenset(forms)))
     return out

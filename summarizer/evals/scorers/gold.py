@@ -21,9 +21,9 @@ from pydantic import BaseModel
 
 from ...grounding import sentences
 from ...schema import Certainty, Summary
+from ..numbers_text import extract_numbers, parse_number, same
 from ..suite import Case, GoldCheck
 from .base import Context, Score, register
-from .numbers import extract_numbers, parse_number, same
 
 Status = Literal["pass", "fail", "missing"]
 
