@@ -232,3 +232,15 @@ def test_cli_meta_prints_the_agreement_table(tmp_path: Path) -> None:
     result = cli.invoke(app, ["eval", "meta", str(articles), str(judgements), "--scorer", "none"])
     assert result.exit_code == 0, result.output
     assert "| metric |" in result.output and "rouge1" in result.output
+
+
+def test_a_threshold_that_gates_no_system_fails_on_the_command_line_and_is_skipped_in_a_suite() -> None:
+    from summarizer.evals.results import Aggregate, check_thresholds
+
+    aggregates = [Aggregate(system="lead-3", scorer="rouge", estimate=bootstrap_mean([0.4, 0.5]), abstained=0)]
+    [cli] = check_thresholds(aggregates, {"rouge": 0.1}, ["lead-3"], ["lead-3"], "cli")
+    assert not cli.passed and "gates no system" in cli.message() and "rouge@<system>" in cli.message()
+    [suite] = check_thresholds(aggregates, {"rouge": 0.1}, ["lead-3"], ["lead-3"], "suite")
+    assert suite.passed and suite.message().startswith("threshold skipped")
+    [named] = check_thresholds(aggregates, {"rouge@lead-3": 0.6}, ["lead-3"], ["lead-3"], "cli")
+    assert not named.passed and named.mean == pytest.approx(0.45)

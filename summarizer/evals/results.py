@@ -54,6 +54,10 @@ class ThresholdResult(BaseModel):
     source: Literal["suite", "cli"]
 
     def message(self) -> str:
+        if not self.system:
+            return (f"threshold {'skipped' if self.passed else 'FAILED'}: {self.scorer} >= {self.minimum:g} gates no "
+                    f"system: every system in the run is a baseline (gate one as {self.scorer}@<system>=…) "
+                    f"({self.source})")
         got = "no scores" if self.mean is None else f"mean {self.mean:.3f}"
         verdict = "ok" if self.passed else "FAILED"
         return f"threshold {verdict}: {self.scorer} >= {self.minimum:g} for {self.system}: {got} ({self.source})"
@@ -148,11 +152,18 @@ def parse_thresholds(items: Iterable[str]) -> dict[str, float]:
 
 def check_thresholds(aggregates: list[Aggregate], thresholds: dict[str, float], systems: list[str],
                      baselines: list[str], source: Literal["suite", "cli"]) -> list[ThresholdResult]:
-    """``scorer`` applies to every non-baseline system; ``scorer@system`` to that one system only."""
+    """``scorer`` applies to every non-baseline system; ``scorer@system`` to that one system only.
+
+    A ``--fail-under`` that gates no system (``system=""``) fails: a CI gate that cannot fail is worse than none.
+    A suite's threshold is skipped instead: it was written for the suite's models, not for a baselines-only run.
+    """
     out: list[ThresholdResult] = []
     for key, minimum in thresholds.items():
         scorer, _, only = key.partition("@")
         targets = [only] if only else [s for s in systems if s not in baselines]
+        if not targets:
+            out.append(ThresholdResult(scorer=scorer, system="", minimum=minimum, mean=None,
+                                       passed=source == "suite", source=source))
         for system in targets:
             agg = next((a for a in aggregates if a.system == system and a.scorer == scorer), None)
             mean = agg.estimate.mean if agg else None
