@@ -23,6 +23,7 @@ from .errors import OutputError
 from .grounding import Grounder, sentence_spans
 from .models import Model, get_model
 from .models.base import ChatRequest, ChatResponse
+from .numbers import absent_numbers, number_forms
 from .prompts import Prompt
 from .retry import MAX_TRANSIENT_ATTEMPTS, call_with_retries
 from .schema import (
@@ -32,6 +33,7 @@ from .schema import (
     DraftOverview,
     DraftSummary,
     Evidence,
+    Flag,
     Provenance,
     RejectedClaim,
     Summary,
@@ -100,11 +102,13 @@ def summarize(
         for i, span in enumerate(parts, 1)
     ]
     headline, overview = _overview(drafts, llm, settings, usage)
+    claims = _dedupe([c for d in drafts for c in d.claims])
     summary = Summary(
         headline=headline,
         summary=overview,
-        claims=_dedupe([c for d in drafts for c in d.claims]),
+        claims=claims,
         rejected_claims=[r for d in drafts for r in d.rejected],
+        flags=_number_flags(headline, overview, [c.statement for c in claims], number_forms(text)),
         article_sha256=sha256_text(text),
         article_chars=len(text),
         provenance=Provenance(
@@ -250,6 +254,7 @@ def _summarize_part(text: str, span: tuple[int, int], llm: Model, prompt: Prompt
     )
     schema = _draft_schema(settings.max_claims)
     choices = tuple(part_text[s:e] for s, e in sentence_spans(part_text))
+    article_numbers = number_forms(text)
 
     def check(draft: DraftSummary) -> list[str]:
         problems = []
@@ -259,6 +264,10 @@ def _summarize_part(text: str, span: tuple[int, int], llm: Model, prompt: Prompt
             for quote in claim.quotes:
                 if grounder.locate(quote) is None:
                     problems.append(f"claim {i}: this quote is not in the article word for word: {quote!r}")
+        statements = [c.statement for c in draft.claims]
+        for flag in _number_flags(draft.headline, draft.summary, statements, article_numbers):
+            problems.append(f"{flag.field}: the article gives no number {flag.text!r}; use the article's own figure "
+                            "with its source, or leave it out")
         return problems
 
     draft, _ = _converse(llm, prompt, messages, DraftSummary, schema, check, choices, settings, usage)
@@ -389,6 +398,17 @@ def _ground(draft: DraftSummary, grounder: Grounder, offset: int) -> tuple[list[
             )
         )
     return claims, rejected
+
+
+def _number_flags(headline: str, summary: str, statements: list[str], article_numbers: frozenset[str]) -> list[Flag]:
+    """Numbers in the free text that the article does not contain ("3,000" = "three thousand" = "3000")."""
+    fields = [("headline", headline), ("summary", summary)]
+    fields += [(f"claims[{i}].statement", statement) for i, statement in enumerate(statements)]
+    return [
+        Flag(field=name, text=n.text, reason="number not in the article")
+        for name, text in fields
+        for n in absent_numbers(text, article_numbers)
+    ]
 
 
 # -- merge --------------------------------------------------------------------------------------------------------

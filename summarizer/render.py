@@ -31,6 +31,10 @@ def to_markdown(summary: Summary) -> str:
         for r in summary.rejected_claims:
             lines.append(f"- ~~{r.statement}~~ — {r.reason}")
         lines.append("")
+    if summary.flags:
+        lines += [f"## Not verified ({len(summary.flags)})", ""]
+        lines += [f"- {f.field}: `{f.text}` — {f.reason}" for f in summary.flags]
+        lines.append("")
     lines.append(f"<sub>{provenance_line(summary)}</sub>")
     return "\n".join(lines) + "\n"
 
@@ -52,6 +56,8 @@ def to_rich(summary: Summary) -> list[object]:
             out.append(Text.from_markup(f"    [dim]“{escape(ev.text)}” [{ev.start}:{ev.end}][/]"))
     for r in summary.rejected_claims:
         out.append(Text.from_markup(f"  [red]✗[/] {escape(r.statement)} [dim]({escape(r.reason)})[/]"))
+    for f in summary.flags:
+        out.append(Text.from_markup(f"  [red]?[/] {escape(f.field)}: “{escape(f.text)}” [dim]({escape(f.reason)})[/]"))
     out.append(Text(""))
     out.append(Text(provenance_line(summary), style="dim"))
     return out

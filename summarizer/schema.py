@@ -18,8 +18,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-#: Bumped by hand whenever the draft schema changes meaning; part of every cache key.
-SCHEMA_VERSION = "1"
+#: Bumped by hand whenever the draft schema changes meaning or the pipeline checks a summary differently; part of
+#: every cache key. 2: ``Summary.flags`` (numbers the article does not give are re-asked, then flagged).
+SCHEMA_VERSION = "2"
 
 MAX_CLAIMS = 12
 MAX_QUOTES_PER_CLAIM = 2
@@ -150,6 +151,14 @@ class RejectedClaim(BaseModel):
     reason: str
 
 
+class Flag(BaseModel):
+    """Something in the model's free text that the library checked and could not verify against the article."""
+
+    field: str = Field(description="Where: 'headline', 'summary' or 'claims[i].statement' (0-based).")
+    text: str = Field(description="The text flagged, e.g. a number as the model wrote it.")
+    reason: str
+
+
 class Provenance(BaseModel):
     """Where a summary came from and what it cost."""
 
@@ -177,6 +186,11 @@ class Summary(BaseModel):
     summary: str
     claims: list[Claim]
     rejected_claims: list[RejectedClaim] = Field(default_factory=list)
+    flags: list[Flag] = Field(
+        default_factory=list,
+        description="What the library could not verify in the free text: numbers in the headline, summary or a "
+        "claim's statement that the article does not contain (after re-asking). Empty when everything checked out.",
+    )
     article_sha256: str
     article_chars: int = Field(ge=0)
     provenance: Provenance

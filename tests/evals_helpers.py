@@ -64,4 +64,4 @@ def summary_of(seed: str, *claims: dict[str, Any], text: str = "North Korean tro
     neutral = claim("The US briefed the Ukrainian government.",
                     ["Kirby said Wednesday that the US has briefed the Ukrainian government"])
     model = ScriptedModel.replies([answer(*(claims or (neutral,)), summary=text, headline=headline)])
-    return summarize(seed, model=model, cache=False)
+    return summarize(seed, model=model, cache=False, max_attempts=1)  # as written: no re-ask over its numbers

@@ -8,12 +8,12 @@ import pytest
 from evals_helpers import seed_case, summary_of
 from helpers import KIRBY, claim, kirby_claim, nis_claim
 
-from summarizer.evals.numbers_text import extract_numbers
 from summarizer.evals.scorers import REGISTRY, Score
 from summarizer.evals.scorers.base import CaseError, ScorerSpec, build_scorers
 from summarizer.evals.scorers.gold import evaluate_checks
 from summarizer.evals.suite import SuiteError
 from summarizer.evals.systems import make_system
+from summarizer.numbers import extract_numbers
 from summarizer.schema import Summary
 
 FAIR_GAME = "If they do deploy to fight against Ukraine, they’re fair game"

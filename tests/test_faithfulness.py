@@ -14,7 +14,7 @@ from summarizer.evals import faithfulness as fm
 from summarizer.evals.faithfulness import FaithfulnessResult, FaithfulnessScorer
 from summarizer.evals.faithfulness_features import SIGNALS, lcs_length
 from summarizer.evals.faithfulness_text import split_sentences, split_statements
-from summarizer.evals.numbers_text import extract_numbers
+from summarizer.numbers import extract_numbers
 
 ARTICLE = (
     "North Korea has sent about 3,000 troops to eastern Russia for training, the White House said on Wednesday. "

@@ -183,3 +183,24 @@ def test_claims_repeated_across_parts_are_dropped(seed: str) -> None:
     first, second = s.claims
     shouting = first.model_copy(update={"statement": first.statement.upper() + "  "})
     assert _dedupe([first, second, shouting, second]) == [first, second]
+
+
+def test_a_number_the_article_does_not_give_is_reasked(seed: str) -> None:
+    invented = answer(kirby_claim(), summary="North Korea sent 12,000 soldiers to Russia, the White House says.")
+    model = ScriptedModel.replies([invented, answer(kirby_claim())])
+    s = summarize(seed, model=model, cache=False)
+    assert s.provenance.attempts == 2
+    reask = model.requests[1].messages[-1]["content"]
+    assert "summary: the article gives no number '12,000'" in reask
+    assert s.flags == [] and "12,000" not in s.summary
+
+
+def test_a_number_that_stays_unsupported_is_flagged_not_hidden(seed: str) -> None:
+    wrong = claim("Austin said 12,000 troops moved in 2023.", [KIRBY], speaker="Lloyd Austin")
+    reply = answer(wrong, nis_claim(), headline="Three thousand North Korean troops in Russia",
+                   summary="About 3000 soldiers arrived; the NIS says one thousand five hundred.")
+    s = summarize(seed, model=ScriptedModel.replies([reply] * 3), cache=False)
+    assert s.provenance.attempts == 3
+    # "Three thousand", "3000" and "one thousand five hundred" are the article's 3,000 and 1,500 written otherwise
+    assert [(f.field, f.text) for f in s.flags] == [("claims[0].statement", "12,000"), ("claims[0].statement", "2023")]
+    assert len(s.claims) == 2  # the claim itself is grounded: the flag says what in its wording is not

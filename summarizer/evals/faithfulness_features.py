@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from ..numbers import extract_numbers
 from .faithfulness_text import (
     NEGATIONS,
     STOPWORDS,
@@ -24,7 +25,6 @@ from .faithfulness_text import (
     stem,
     tokens,
 )
-from .numbers_text import extract_numbers
 
 __all__ = [
     "EMBED_CANDIDATES",

@@ -20,8 +20,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 from ...grounding import sentences
+from ...numbers import extract_numbers, parse_number, same
 from ...schema import Certainty, Summary
-from ..numbers_text import extract_numbers, parse_number, same
 from ..suite import Case, GoldCheck
 from .base import Context, Score, register
 

@@ -1,6 +1,6 @@
 """``numbers``: every number in the headline, summary and claims appears in the article, from the right source.
 
-Numbers are normalised before they are compared (:mod:`summarizer.evals.numbers_text`): "3,000" = "3000" =
+Numbers are normalised before they are compared (:mod:`summarizer.numbers`): "3,000" = "3000" =
 "three thousand" = "3 thousand"; "1.5 million" = "1,500,000"; "40%" = "40 per cent" (the value 40). A lone "one"
 in the summary is not counted (it is mostly idiomatic: "one of", "one thing"). Where a case has gold ``number``
 checks, a number the summary attributes to another source than the gold's counts as wrong even though it is in the
@@ -9,7 +9,7 @@ article.
 
 from __future__ import annotations
 
-from ..numbers_text import canon, extract_numbers
+from ...numbers import canon, extract_numbers
 from .base import Context, Score, register
 
 

@@ -5,7 +5,8 @@
 for both its scaled and its bare value, so "£5m" matches "five million" and also "5" ("5m" may be metres). A lone
 "one" is skipped unless asked for: it is mostly a pronoun ("one of them").
 
-Shared by the ``numbers`` and ``gold`` scorers (values with offsets) and the faithfulness features (forms).
+Used by the pipeline (numbers in a summary that the article does not contain are re-asked, then flagged), the
+``numbers`` and ``gold`` scorers (values with offsets) and the faithfulness features (forms).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["NumberMention", "canon", "extract_numbers", "parse_number", "same"]
+__all__ = ["NumberMention", "absent_numbers", "canon", "extract_numbers", "number_forms", "parse_number", "same"]
 
 _UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -92,3 +93,14 @@ def parse_number(text: str) -> float | None:
 def same(a: float, b: float) -> bool:
     """Equal up to floating-point noise."""
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def number_forms(text: str) -> frozenset[str]:
+    """Every form of every number in ``text`` (a lone "one" included): what another text's numbers are checked
+    against."""
+    return frozenset(form for n in extract_numbers(text, keep_one=True) for form in n.forms)
+
+
+def absent_numbers(text: str, forms: frozenset[str]) -> list[NumberMention]:
+    """The numbers in ``text`` none of whose forms is in ``forms`` (see :func:`number_forms`)."""
+    return [n for n in extract_numbers(text) if not n.forms & forms]
