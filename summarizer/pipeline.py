@@ -266,7 +266,8 @@ def _summarize_part(text: str, span: tuple[int, int], llm: Model, prompt: Prompt
                     problems.append(f"claim {i}: this quote is not in the article word for word: {quote!r}")
         statements = [c.statement for c in draft.claims]
         for flag in _number_flags(draft.headline, draft.summary, statements, article_numbers):
-            problems.append(f"{flag.field}: the article gives no number {flag.text!r}; use the article's own figure "
+            where = re.sub(r"claims\[(\d+)\]\.", lambda m: f"claim {int(m.group(1)) + 1} ", flag.field)  # as above
+            problems.append(f"{where}: the article gives no number {flag.text!r}; use the article's own figure "
                             "with its source, or leave it out")
         return problems
 

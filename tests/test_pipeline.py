@@ -199,8 +199,10 @@ def test_a_number_that_stays_unsupported_is_flagged_not_hidden(seed: str) -> Non
     wrong = claim("Austin said 12,000 troops moved in 2023.", [KIRBY], speaker="Lloyd Austin")
     reply = answer(wrong, nis_claim(), headline="Three thousand North Korean troops in Russia",
                    summary="About 3000 soldiers arrived; the NIS says one thousand five hundred.")
-    s = summarize(seed, model=ScriptedModel.replies([reply] * 3), cache=False)
+    model = ScriptedModel.replies([reply] * 3)
+    s = summarize(seed, model=model, cache=False)
     assert s.provenance.attempts == 3
+    assert "claim 1 statement: the article gives no number '12,000'" in model.requests[1].messages[-1]["content"]
     # "Three thousand", "3000" and "one thousand five hundred" are the article's 3,000 and 1,500 written otherwise
     assert [(f.field, f.text) for f in s.flags] == [("claims[0].statement", "12,000"), ("claims[0].statement", "2023")]
     assert len(s.claims) == 2  # the claim itself is grounded: the flag says what in its wording is not
