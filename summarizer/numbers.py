@@ -1,9 +1,12 @@
 """Numbers in running text, normalised so that differently written equal numbers compare equal.
 
-"3,000" = "3000" = "three thousand" = "3 thousand"; "1.5 million" = "1,500,000"; "twenty-five" = "25";
-"a dozen" = 12; "40%" gives 40; "21st" gives 21. A number with a scale word or abbreviation ("£5m", "2bn") stands
-for both its scaled and its bare value, so "£5m" matches "five million" and also "5" ("5m" may be metres). A lone
-"one" is skipped unless asked for: it is mostly a pronoun ("one of them").
+"3,000" = "3000" = "three thousand" = "3 thousand"; "1.5 million" = "1,500,000" = "one and a half million";
+"twenty-five" = "25"; "two dozen" = 24; "twenty-first" = 21; "40%" gives 40; "21st" gives 21; "10:30" gives 10:30
+(a time: also 10 and 30). A number with a scale word or abbreviation ("£5m", "2bn") stands for both its scaled and its
+bare value, so "£5m" matches "five million" and also "5" ("5m" may be metres). Words next to each other are one
+number only where English reads them so: "between five and ten" is 5 and 10, "three-two" is 3 and 2, "two hundred
+and fifty" is 250. Not numbers: a lone "one" (mostly a pronoun, unless asked for), lone ordinals ("first", "second"),
+and the digits of names such as "COVID-19", "F-16" or "G7".
 
 Used by the pipeline (numbers in a summary that the article does not contain are re-asked, then flagged), the
 ``numbers`` and ``gold`` scorers (values with offsets) and the faithfulness features (forms).
@@ -17,21 +20,33 @@ from dataclasses import dataclass
 __all__ = ["NumberMention", "absent_numbers", "canon", "extract_numbers", "number_forms", "parse_number", "same"]
 
 _UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
-    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "dozen": 12,
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
 }  # fmt: skip
+_TEENS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+#: Ordinal units, counted only after a tens word ("twenty-first"); alone they are mostly not numbers ("first time").
+_ORDINAL_UNITS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+                  "eighth": 8, "ninth": 9}  # fmt: skip
+_BIG = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _SCALES = {"hundred": 100, "thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9,
            "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12}  # fmt: skip
-_SCALE_WORDS = ("hundred", "thousand", "million", "billion", "trillion")
-_WORD = "|".join(sorted([*_UNITS, *_SCALE_WORDS], key=len, reverse=True))
+_NUMBER_WORDS = [*_UNITS, *_TEENS, *_TENS, *_BIG, "hundred", "dozen", "half"]
+_WORD = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+_GLUE = "|".join(sorted([*_NUMBER_WORDS, *_ORDINAL_UNITS, "and", "a"], key=len, reverse=True))
 _NUMBER = re.compile(
-    r"(?<![\w.])(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:st|nd|rd|th)?"
+    # a time, "10:30" (not a ratio of two counts)
+    r"(?<![\w.:])(?P<hour>[012]?\d):(?P<minute>[0-5]\d)(?![\d:])"
+    # digits, not inside a name such as "G7", "COVID-19" or "F-16", with an ordinal suffix or a scale
+    r"|(?<![\w.])(?-i:(?<![A-Z]-))(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:st|nd|rd|th)?"
     r"(?:\s?(?P<scale>hundred|thousand|million|billion|trillion|bn|mn|tn|m|k|b)\b)?"
-    rf"|\b(?P<words>(?:{_WORD})(?:(?:\s+and\s+|[\s-]+)(?:{_WORD}))*)\b",
+    # a run of number words (split into numbers by _words)
+    rf"|\b(?P<words>(?:{_WORD})(?:(?:\s+|-)(?:{_GLUE}))*)\b",
     re.IGNORECASE,
 )
+_TOKEN = re.compile(r"[A-Za-z]+")
 
 
 @dataclass(frozen=True)
@@ -43,44 +58,136 @@ class NumberMention:
     start: int
     end: int
     unscaled: float | None = None
+    also: tuple[float, ...] = ()
 
     @property
     def forms(self) -> frozenset[str]:
         """Canonical strings of every value this mention may stand for (see :func:`canon`)."""
-        return frozenset({canon(self.value)} | ({canon(self.unscaled)} if self.unscaled is not None else set()))
+        values = [self.value, *self.also] + ([self.unscaled] if self.unscaled is not None else [])
+        return frozenset(canon(v) for v in values)
 
 
 def canon(value: float) -> str:
-    """A value as a short canonical string: ``3000.0`` → ``"3000"``, ``5e6`` → ``"5e+06"``."""
-    return f"{value:.6g}"
+    """A value as a canonical string: ``3000.0`` → ``"3000"``, ``5e6`` → ``"5000000"``, ``1.5`` → ``"1.5"``."""
+    return f"{value:.15g}"
 
 
-def _words_value(words: str) -> float:
-    total, current = 0.0, 0.0
-    for w in re.split(r"[\s-]+", words.lower()):
-        if w in _UNITS:
-            current += _UNITS[w]
-        elif w == "hundred":
-            current = max(current, 1) * 100
-        elif w in _SCALES:
-            total += max(current, 1) * _SCALES[w]
-            current = 0.0
-    return total + current
+class _WordNumber:
+    """One number being read from words: ``total`` of finished scale groups plus the ``group`` under a thousand."""
+
+    def __init__(self, start: int) -> None:
+        self.start = self.end = start
+        self.total = 0.0
+        self.group = 0.0
+        self.last = ""  # the kind of the last word read: unit, teen, tens, hundred, big, dozen, half
+        self.words = 0
+
+    @property
+    def value(self) -> float:
+        return self.total + self.group
+
+
+def _kind(word: str) -> str:
+    if word in _UNITS:
+        return "unit"
+    if word in _TEENS:
+        return "teen"
+    if word in _TENS:
+        return "tens"
+    if word in _ORDINAL_UNITS:
+        return "ordinal"
+    return word if word in ("hundred", "dozen", "half", "and", "a") else "big"
+
+
+def _continues(current: _WordNumber, kind: str, joined_by_and: bool) -> bool:
+    """Whether a word of ``kind`` extends the number read so far (English reading, not arithmetic)."""
+    last = current.last
+    if joined_by_and:  # "two hundred and fifty", "three thousand and six", "one and a half"
+        return (last in ("hundred", "big") and kind in ("unit", "teen", "tens")) or kind == "half"
+    if kind in ("unit", "ordinal"):
+        return last in ("tens", "hundred", "big") and not (last == "tens" and current.group % 10)
+    if kind in ("teen", "tens"):
+        return last in ("hundred", "big")
+    if kind == "hundred":
+        return last in ("unit", "teen", "tens") and current.group < 100
+    if kind == "big":
+        return last in ("unit", "teen", "tens", "hundred", "dozen", "half")
+    if kind == "dozen":
+        return last in ("unit", "teen", "tens", "half") and current.group < 100
+    return False
+
+
+def _words(text: str, offset: int, keep_one: bool) -> list[NumberMention]:
+    """The numbers in a run of number words (see the module docstring for how a run is split)."""
+    out: list[NumberMention] = []
+    current: _WordNumber | None = None
+    pending: list[str] = []  # "and" / "a" read since the last number word
+
+    def close() -> None:
+        nonlocal current
+        if current is not None and current.words:
+            surface = text[current.start - offset : current.end - offset]
+            if not (surface.lower() in ("one", "half", "a half") and not keep_one):
+                out.append(NumberMention(surface, current.value, current.start, current.end))
+        current = None
+
+    for m in _TOKEN.finditer(text):
+        word, start, end = m.group().lower(), offset + m.start(), offset + m.end()
+        kind = _kind(word)
+        if kind in ("and", "a"):
+            pending.append(kind)
+            continue
+        joined_by_and = "and" in pending
+        if kind == "half":  # "one and a half", "half a million", "a half"
+            if current is not None and joined_by_and:
+                current.group += 0.5
+                current.last, current.end, current.words = "half", end, current.words + 1
+                pending = []
+                continue
+            close()
+            current = _WordNumber(start)
+            current.group, current.last, current.end, current.words = 0.5, "half", end, 1
+            pending = []
+            continue
+        if current is None or not _continues(current, kind, joined_by_and):
+            if kind == "ordinal":  # a lone "first" is not a number
+                close()
+                pending = []
+                continue
+            close()
+            current = _WordNumber(start)
+        if kind in ("unit", "teen", "tens"):
+            current.group += (_UNITS | _TEENS | _TENS)[word]
+        elif kind == "ordinal":
+            current.group += _ORDINAL_UNITS[word]
+        elif kind == "hundred":
+            current.group = (current.group or 1) * 100
+        elif kind == "dozen":
+            current.group = (current.group or 1) * 12
+        else:  # thousand, million, ...
+            current.total += (current.group or 1) * _BIG[word]
+            current.group = 0.0
+        current.last, current.end, current.words = kind if kind != "ordinal" else "unit", end, current.words + 1
+        pending = []
+    close()
+    return out
 
 
 def extract_numbers(text: str, *, keep_one: bool = False) -> list[NumberMention]:
     """Every number in ``text``, in order, with its value and offsets."""
     out: list[NumberMention] = []
     for m in _NUMBER.finditer(text):
-        if m.group("digits"):
+        if m.group("hour"):
+            hour, minute = int(m.group("hour")), int(m.group("minute"))
+            out.append(NumberMention(m.group(0), hour + minute / 100, m.start(), m.end(),
+                                     also=(float(hour), float(minute))))
+        elif m.group("digits"):
             bare = float(m.group("digits").replace(",", ""))
             scale = (m.group("scale") or "").lower()
             value, unscaled = (bare * _SCALES[scale], bare) if scale else (bare, None)
+            out.append(NumberMention(m.group(0), value, m.start(), m.end(), unscaled))
         else:
-            if m.group("words").lower() == "one" and not keep_one:
-                continue
-            value, unscaled = _words_value(m.group("words")), None
-        out.append(NumberMention(m.group(0), value, m.start(), m.end(), unscaled))
+            out.extend(_words(m.group("words"), m.start("words"), keep_one))
     return out
 
 

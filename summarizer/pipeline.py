@@ -101,7 +101,7 @@ def summarize(
         _summarize_part(text, span, llm, prompt, settings, usage, part=i if len(parts) > 1 else 0, parts=len(parts))
         for i, span in enumerate(parts, 1)
     ]
-    headline, overview = _overview(drafts, llm, settings, usage)
+    headline, overview = _overview(drafts, text, llm, settings, usage)
     claims = _dedupe([c for d in drafts for c in d.claims])
     summary = Summary(
         headline=headline,
@@ -265,11 +265,7 @@ def _summarize_part(text: str, span: tuple[int, int], llm: Model, prompt: Prompt
                 if grounder.locate(quote) is None:
                     problems.append(f"claim {i}: this quote is not in the article word for word: {quote!r}")
         statements = [c.statement for c in draft.claims]
-        for flag in _number_flags(draft.headline, draft.summary, statements, article_numbers):
-            where = re.sub(r"claims\[(\d+)\]\.", lambda m: f"claim {int(m.group(1)) + 1} ", flag.field)  # as above
-            problems.append(f"{where}: the article gives no number {flag.text!r}; use the article's own figure "
-                            "with its source, or leave it out")
-        return problems
+        return problems + _number_problems(draft.headline, draft.summary, statements, article_numbers)
 
     draft, _ = _converse(llm, prompt, messages, DraftSummary, schema, check, choices, settings, usage)
     draft = draft.model_copy(update={"claims": draft.claims[: settings.max_claims]})
@@ -401,6 +397,16 @@ def _ground(draft: DraftSummary, grounder: Grounder, offset: int) -> tuple[list[
     return claims, rejected
 
 
+def _number_problems(headline: str, summary: str, statements: list[str], article_numbers: frozenset[str]) -> list[str]:
+    """:func:`_number_flags` as re-ask problems, naming claims as the quote problems do ("claim 1")."""
+    problems = []
+    for flag in _number_flags(headline, summary, statements, article_numbers):
+        where = re.sub(r"claims\[(\d+)\]\.", lambda m: f"claim {int(m.group(1)) + 1} ", flag.field)
+        problems.append(f"{where}: the article gives no number {flag.text!r}; use the article's own figure with its "
+                        "source, or leave it out")
+    return problems
+
+
 def _number_flags(headline: str, summary: str, statements: list[str], article_numbers: frozenset[str]) -> list[Flag]:
     """Numbers in the free text that the article does not contain ("3,000" = "three thousand" = "3000")."""
     fields = [("headline", headline), ("summary", summary)]
@@ -415,14 +421,20 @@ def _number_flags(headline: str, summary: str, statements: list[str], article_nu
 # -- merge --------------------------------------------------------------------------------------------------------
 
 
-def _overview(parts: list[_PartResult], llm: Model, settings: _Settings, usage: _Usage) -> tuple[str, str]:
-    """Headline and summary: the part's own, or one merged from every part's."""
+def _overview(parts: list[_PartResult], text: str, llm: Model, settings: _Settings,
+              usage: _Usage) -> tuple[str, str]:
+    """Headline and summary: the part's own, or one merged from every part's (its numbers checked like a part's)."""
     if len(parts) == 1:
         return parts[0].draft.headline, parts[0].draft.summary
     prompt = Prompt.load("merge")
     messages = _messages(prompt, DraftOverview, parts=[p.draft for p in parts])
     schema = DraftOverview.model_json_schema()
-    merged, _ = _converse(llm, prompt, messages, DraftOverview, schema, lambda d: [], None, settings, usage)
+    article_numbers = number_forms(text)
+
+    def check(draft: DraftOverview) -> list[str]:
+        return _number_problems(draft.headline, draft.summary, [], article_numbers)
+
+    merged, _ = _converse(llm, prompt, messages, DraftOverview, schema, check, None, settings, usage)
     return merged.headline, merged.summary
 
 

@@ -42,7 +42,7 @@ def _forms(text: str) -> set[frozenset[str]]:
 def test_number_normalisation() -> None:
     assert _forms("3,000") == _forms("3000") == _forms("three thousand") == {frozenset({"3000"})}
     assert _forms("twenty-five") == _forms("25") == {frozenset({"25"})}
-    assert "5e+06" in next(iter(_forms("£5m"))) and _forms("five million") == {frozenset({"5e+06"})}
+    assert _forms("£5m") == {frozenset({"5", "5000000"})} and _forms("five million") == {frozenset({"5000000"})}
     assert extract_numbers("one of them") == []  # a lone "one" is a pronoun more often than a number
     assert extract_numbers("one of them", keep_one=True)[0].forms == frozenset({"1"})
 

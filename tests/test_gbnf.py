@@ -101,3 +101,27 @@ def test_a_grammar_llamacpp_refuses_is_a_model_error_not_a_crash(vocab: Any, mon
     monkeypatch.setattr(local, "schema_to_gbnf", lambda schema: "root ::= undefined-rule\n")
     with pytest.raises(ModelError, match="refused the output grammar"):
         local.grammar_for(vocab, {"type": "string"})
+
+
+@pytest.mark.parametrize(("schema", "message"), [
+    ({"type": "string", "minLength": 3, "maxLength": 2}, "impossible bounds"),  # llama.cpp hangs on char{3,2}
+    ({"type": "array", "items": {}, "minItems": 2, "maxItems": 1}, "impossible bounds"),
+    ({"type": "string", "minLength": 2500}, "limit"),
+    ({"$defs": {"Node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/Node"}}}},
+      "$ref": "#/$defs/Node"}, "recursive"),
+    ({"$ref": "#/$defs/Missing"}, "unknown reference"),
+    ({"not": {"type": "string"}}, "not"),
+    ({"allOf": [{"type": "string"}, {"maxLength": 3}]}, "allOf"),
+])
+def test_schemas_a_grammar_cannot_honour_are_refused_not_widened(schema: dict[str, Any], message: str) -> None:
+    with pytest.raises(GrammarError, match=message):
+        schema_to_gbnf(schema)
+
+
+def test_rule_names_are_ascii_whatever_the_property_names(vocab: Any) -> None:
+    from summarizer.models.local import grammar_for
+
+    schema = {"type": "object", "properties": {"café": {"enum": ["x"]}, "naïve \"name\"": {"type": "string"}}}
+    grammar = schema_to_gbnf(schema)
+    assert all(line.split(" ::= ")[0].isascii() for line in grammar.splitlines())
+    assert grammar_for(vocab, schema) is not None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from helpers import KIRBY, answer, assert_grounded, claim, kirby_claim, nis_claim
@@ -8,6 +9,7 @@ from helpers import KIRBY, answer, assert_grounded, claim, kirby_claim, nis_clai
 from summarizer import (
     ArticleError,
     Certainty,
+    ChatRequest,
     ChatResponse,
     OutputError,
     ScriptedModel,
@@ -152,6 +154,24 @@ def test_a_long_article_is_split_and_offsets_refer_to_the_original(seed: str) ->
     assert_grounded(s, article)
     assert any(e.start > len(seed) for c in s.claims for e in c.evidence)
     assert len({c.statement for c in s.claims}) == len(s.claims)
+
+
+def test_the_merged_overview_of_a_long_article_has_its_numbers_checked_too(seed: str) -> None:
+    from summarizer.models.fake import extractive_answer
+
+    article = "\n".join(f"[{i}] {line}" for i in range(4) for line in seed.splitlines())
+    merges = iter([json.dumps({"headline": "12,000 troops", "summary": "North Korea sent 12,000 troops."}),
+                   json.dumps({"headline": "3,000 troops", "summary": "North Korea sent at least 3,000 troops."})])
+
+    def handler(request: ChatRequest) -> str:
+        return next(merges) if request.schema_name == "DraftOverview" else extractive_answer(request)
+
+    model = ScriptedModel(handler, name="fake/small", context_window=2600)
+    s = summarize(article, model=model, cache=False)
+    merge_requests = [r for r in model.requests if r.schema_name == "DraftOverview"]
+    assert len(merge_requests) == 2
+    assert "headline: the article gives no number '12,000'" in merge_requests[1].messages[-1]["content"]
+    assert s.headline == "3,000 troops" and s.flags == []
 
 
 def test_fake_provider_by_name_gives_an_extractive_grounded_summary(seed: str) -> None:

@@ -5,7 +5,9 @@ and unrolls string length bounds into deeply nested groups that llama.cpp's pars
 rejects the grammar and the process crashes. This converter escapes every literal for GBNF, states bounds with
 GBNF's ``{m,n}`` repetition, and supports what our schemas use: objects (properties in schema order), arrays with
 ``minItems``/``maxItems``, strings with ``minLength``/``maxLength``, ``enum``/``const``, ``anyOf``/``oneOf``, type
-lists, numbers, integers, booleans, null, local ``$ref``, and ``{}`` (any JSON value).
+lists, numbers, integers, booleans, null, local non-recursive ``$ref``, and ``{}`` (any JSON value). Value constraints
+a grammar could only approximate (``pattern``, ``format``, ``minimum``…) are left to validation; structural keywords
+it cannot honour (``not``, ``if``, ``prefixItems``, several ``allOf`` parts, recursion…) raise :class:`GrammarError`.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ _BASE_DEPENDENCIES = {
     "object": ("ws", "string", "value"),
     "array": ("ws", "value"),
 }
+#: Keywords whose meaning a grammar cannot carry here; a schema using them is refused rather than widened. Value
+#: constraints a grammar could only approximate (``pattern``, ``format``, ``minimum``/``maximum``, ``multipleOf``,
+#: ``uniqueItems``) are left to validation, which checks every answer anyway.
+_REFUSED = frozenset({"not", "if", "then", "else", "prefixItems", "patternProperties", "dependentSchemas",
+                      "dependentRequired", "unevaluatedProperties", "unevaluatedItems", "contains"})
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -66,8 +73,10 @@ def json_literal(value: Any) -> str:
 
 def repeat(item: str, low: int, high: int | None) -> str:
     """``item`` repeated ``low`` to ``high`` times (``None``: unbounded), in GBNF."""
-    if high is not None and high > MAX_REPETITION:
-        raise GrammarError(f"a bound of {high} exceeds llama.cpp's limit of {MAX_REPETITION}")
+    if max(low, high or 0) > MAX_REPETITION:
+        raise GrammarError(f"a bound of {max(low, high or 0)} exceeds llama.cpp's limit of {MAX_REPETITION}")
+    if low < 0 or (high is not None and low > high):
+        raise GrammarError(f"impossible bounds: at least {low} and at most {high}")
     if high is None:
         return f"{item}{{{low},}}" if low else f"{item}*"
     if low == high:
@@ -80,6 +89,7 @@ class _Converter:
         self._defs: dict[str, Any] = schema.get("$defs", {})
         self._rules: dict[str, str] = {}
         self._names: dict[str, str] = {}  # rule body -> name, so identical sub-schemas share a rule
+        self._expanding: set[str] = set()  # $refs being expanded: a recursive schema is refused, not looped on
 
     def _use(self, name: str) -> str:
         if name not in self._rules:
@@ -91,7 +101,7 @@ class _Converter:
     def _add(self, hint: str, body: str) -> str:
         if body in self._names:
             return self._names[body]
-        name = "".join(c if c.isalnum() else "-" for c in hint).strip("-").lower() or "rule"
+        name = "".join(c if c.isascii() and c.isalnum() else "-" for c in hint).strip("-").lower() or "rule"
         base, n = name, 1
         while name in self._rules or name in _BASE_RULES:
             n += 1
@@ -110,8 +120,19 @@ class _Converter:
             ref = node["$ref"]
             if not ref.startswith("#/$defs/"):
                 raise GrammarError(f"only local $defs references are supported, not {ref!r}")
-            target = self._defs[ref.rsplit("/", 1)[-1]]
-            return self.visit({**target, **{k: v for k, v in node.items() if k != "$ref"}}, hint)
+            name = ref.rsplit("/", 1)[-1]
+            if name not in self._defs:
+                raise GrammarError(f"unknown reference {ref!r}")
+            if name in self._expanding:
+                raise GrammarError(f"recursive schemas are not supported ({ref!r})")
+            self._expanding.add(name)
+            try:
+                return self.visit({**self._defs[name], **{k: v for k, v in node.items() if k != "$ref"}}, hint)
+            finally:
+                self._expanding.discard(name)
+        unsupported = sorted(_REFUSED & node.keys())
+        if unsupported or len(node.get("allOf", ())) > 1:
+            raise GrammarError(f"unsupported keyword(s) at {hint!r}: {', '.join(unsupported) or 'allOf'}")
         if "const" in node:
             return self._add(hint, json_literal(node["const"]))
         if "enum" in node:
