@@ -256,7 +256,7 @@ def _summarize_part(text: str, span: tuple[int, int], llm: Model, prompt: Prompt
     choices = tuple(part_text[s:e] for s, e in sentence_spans(part_text))
     article_numbers = number_forms(text)
 
-    def check(draft: DraftSummary) -> list[str]:
+    def check(draft: DraftSummary) -> tuple[list[str], list[str]]:
         problems = []
         if len(draft.claims) > settings.max_claims:
             problems.append(f"give at most {settings.max_claims} claims, not {len(draft.claims)}")
@@ -265,7 +265,7 @@ def _summarize_part(text: str, span: tuple[int, int], llm: Model, prompt: Prompt
                 if grounder.locate(quote) is None:
                     problems.append(f"claim {i}: this quote is not in the article word for word: {quote!r}")
         statements = [c.statement for c in draft.claims]
-        return problems + _number_problems(draft.headline, draft.summary, statements, article_numbers)
+        return problems, _number_problems(draft.headline, draft.summary, statements, article_numbers)
 
     draft, _ = _converse(llm, prompt, messages, DraftSummary, schema, check, choices, settings, usage)
     draft = draft.model_copy(update={"claims": draft.claims[: settings.max_claims]})
@@ -279,15 +279,22 @@ def _draft_schema(max_claims: int) -> dict[str, Any]:
     return schema
 
 
+#: What :func:`_converse` checks a valid answer with: (problems that cost content if they stay, such as a quote
+#: not in the article, whose claim would be rejected; problems that would only be flagged, such as a number the
+#: article does not give). Both are re-asked; the first kind weighs more when the best answer is chosen.
+Check = Callable[[D], tuple[list[str], list[str]]]
+
+
 def _converse(llm: Model, prompt: Prompt, messages: list[dict[str, str]], model_cls: type[D], schema: dict[str, Any],
-              check: Callable[[D], list[str]], choices: tuple[str, ...] | None, settings: _Settings,
+              check: Check[D], choices: tuple[str, ...] | None, settings: _Settings,
               usage: _Usage) -> tuple[D, list[str]]:
     """Ask, validate, check; re-ask with the problems until none remain or attempts run out.
 
-    Returns the best valid answer (fewest problems) and its remaining problems; raises OutputError if no answer
-    was ever valid.
+    Returns the best valid answer (fewest problems that cost content, then fewest others) and its remaining
+    problems; raises OutputError if no answer was ever valid.
     """
     best: tuple[D, list[str]] | None = None
+    best_rank = (0, 0)
     last_output = ""
     problems: list[str] = []
     for attempt in range(1, settings.max_attempts + 1):
@@ -304,9 +311,10 @@ def _converse(llm: Model, prompt: Prompt, messages: list[dict[str, str]], model_
         last_output = response.content
         draft, problems = _validate(response, model_cls)
         if draft is not None:
-            problems = check(draft)
-            if best is None or len(problems) < len(best[1]):
-                best = (draft, problems)
+            costly, flagged = check(draft)
+            problems = costly + flagged
+            if best is None or (len(costly), len(flagged)) < best_rank:
+                best, best_rank = (draft, problems), (len(costly), len(flagged))
             if not problems:
                 break
         log.info("%s attempt %d: %d problem(s): %s", llm.name, attempt, len(problems), "; ".join(problems)[:500])
@@ -431,8 +439,8 @@ def _overview(parts: list[_PartResult], text: str, llm: Model, settings: _Settin
     schema = DraftOverview.model_json_schema()
     article_numbers = number_forms(text)
 
-    def check(draft: DraftOverview) -> list[str]:
-        return _number_problems(draft.headline, draft.summary, [], article_numbers)
+    def check(draft: DraftOverview) -> tuple[list[str], list[str]]:
+        return [], _number_problems(draft.headline, draft.summary, [], article_numbers)
 
     merged, _ = _converse(llm, prompt, messages, DraftOverview, schema, check, None, settings, usage)
     return merged.headline, merged.summary

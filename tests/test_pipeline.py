@@ -226,3 +226,15 @@ def test_a_number_that_stays_unsupported_is_flagged_not_hidden(seed: str) -> Non
     # "Three thousand", "3000" and "one thousand five hundred" are the article's 3,000 and 1,500 written otherwise
     assert [(f.field, f.text) for f in s.flags] == [("claims[0].statement", "12,000"), ("claims[0].statement", "2023")]
     assert len(s.claims) == 2  # the claim itself is grounded: the flag says what in its wording is not
+
+
+def test_an_answer_that_keeps_its_claims_beats_one_that_only_avoids_a_flag(seed: str) -> None:
+    """A quote not in the article costs a claim; a number not in the article is only flagged. With one problem
+    each, the answer whose claims are grounded wins."""
+    fabricated = "North Korea moved 10,000 soldiers into eastern Russia"
+    ungrounded = answer(kirby_claim(fabricated))
+    flagged = answer(kirby_claim(), summary="North Korea sent 12,000 soldiers, the White House says.")
+    s = summarize(seed, model=ScriptedModel.replies([ungrounded, flagged, flagged]), cache=False)
+    assert s.provenance.attempts == 3
+    assert len(s.claims) == 1 and not s.rejected_claims
+    assert [(f.field, f.text) for f in s.flags] == [("summary", "12,000")]
