@@ -30,6 +30,7 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
 #: Ordinal units, counted only after a tens word ("twenty-first"); alone they are mostly not numbers ("first time").
 _ORDINAL_UNITS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
                   "eighth": 8, "ninth": 9}  # fmt: skip
+_CARDINALS = {**_UNITS, **_TEENS, **_TENS}
 _BIG = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _SCALES = {"hundred": 100, "thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9,
            "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12}  # fmt: skip
@@ -157,7 +158,7 @@ def _words(text: str, offset: int, keep_one: bool) -> list[NumberMention]:
             close()
             current = _WordNumber(start)
         if kind in ("unit", "teen", "tens"):
-            current.group += (_UNITS | _TEENS | _TENS)[word]
+            current.group += _CARDINALS[word]
         elif kind == "ordinal":
             current.group += _ORDINAL_UNITS[word]
         elif kind == "hundred":

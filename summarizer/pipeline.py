@@ -97,18 +97,20 @@ def summarize(
     started = time.perf_counter()
     usage = _Usage()
     parts = _split(text, llm, prompt, settings)
+    article_numbers = number_forms(text)
     drafts = [
-        _summarize_part(text, span, llm, prompt, settings, usage, part=i if len(parts) > 1 else 0, parts=len(parts))
+        _summarize_part(text, span, article_numbers, llm, prompt, settings, usage, part=i if len(parts) > 1 else 0,
+                        parts=len(parts))
         for i, span in enumerate(parts, 1)
     ]
-    headline, overview = _overview(drafts, text, llm, settings, usage)
+    headline, overview = _overview(drafts, article_numbers, llm, settings, usage)
     claims = _dedupe([c for d in drafts for c in d.claims])
     summary = Summary(
         headline=headline,
         summary=overview,
         claims=claims,
         rejected_claims=[r for d in drafts for r in d.rejected],
-        flags=_number_flags(headline, overview, [c.statement for c in claims], number_forms(text)),
+        flags=_number_flags(headline, overview, [c.statement for c in claims], article_numbers),
         article_sha256=sha256_text(text),
         article_chars=len(text),
         provenance=Provenance(
@@ -239,8 +241,8 @@ def _bounded_sentences(text: str, llm: Model, budget: int) -> list[tuple[int, in
 # -- call, validate, ground, re-ask ------------------------------------------------------------------------------
 
 
-def _summarize_part(text: str, span: tuple[int, int], llm: Model, prompt: Prompt, settings: _Settings,
-                    usage: _Usage, *, part: int, parts: int) -> _PartResult:
+def _summarize_part(text: str, span: tuple[int, int], article_numbers: frozenset[str], llm: Model, prompt: Prompt,
+                    settings: _Settings, usage: _Usage, *, part: int, parts: int) -> _PartResult:
     start, end = span
     part_text = text[start:end]
     grounder = Grounder(part_text)
@@ -254,7 +256,6 @@ def _summarize_part(text: str, span: tuple[int, int], llm: Model, prompt: Prompt
     )
     schema = _draft_schema(settings.max_claims)
     choices = tuple(part_text[s:e] for s, e in sentence_spans(part_text))
-    article_numbers = number_forms(text)
 
     def check(draft: DraftSummary) -> tuple[list[str], list[str]]:
         problems = []
@@ -429,7 +430,7 @@ def _number_flags(headline: str, summary: str, statements: list[str], article_nu
 # -- merge --------------------------------------------------------------------------------------------------------
 
 
-def _overview(parts: list[_PartResult], text: str, llm: Model, settings: _Settings,
+def _overview(parts: list[_PartResult], article_numbers: frozenset[str], llm: Model, settings: _Settings,
               usage: _Usage) -> tuple[str, str]:
     """Headline and summary: the part's own, or one merged from every part's (its numbers checked like a part's)."""
     if len(parts) == 1:
@@ -437,7 +438,6 @@ def _overview(parts: list[_PartResult], text: str, llm: Model, settings: _Settin
     prompt = Prompt.load("merge")
     messages = _messages(prompt, DraftOverview, parts=[p.draft for p in parts])
     schema = DraftOverview.model_json_schema()
-    article_numbers = number_forms(text)
 
     def check(draft: DraftOverview) -> tuple[list[str], list[str]]:
         return [], _number_problems(draft.headline, draft.summary, [], article_numbers)
