@@ -47,7 +47,7 @@ def test_article_first_statement_last_so_the_prefix_is_shared() -> None:
     common = a[: next(i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y)]
     assert "[3] South Korea's spy agency said 1,500 special forces had already arrived." in common
     assert len(common) >= len(a) - len(GOOD) - 1  # everything before the statement is shared
-    assert first.temperature == 0 and first.schema == judge_schema(3)
+    assert first.temperature == 0 and first.schema == judge_schema()
     assert list(first.schema["properties"]) == ["verdict", "sentence"]  # the grammar asks for the verdict first
 
 

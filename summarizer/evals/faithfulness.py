@@ -215,7 +215,7 @@ class FaithfulnessScorer:
                 todo.setdefault(id(index), (index, set()))[1].update(need)
         if todo:
             jobs = [(index, sorted(ids)) for index, ids in todo.values()]
-            vectors = self._encode([index.sentences[i] for index, ids in jobs for i in ids])
+            vectors = self._encode([index.sentence(i) for index, ids in jobs for i in ids])
             start = 0
             for index, ids in jobs:
                 index.add_embeddings(ids, vectors[start : start + len(ids)])
@@ -228,15 +228,11 @@ class FaithfulnessScorer:
 
     # ------------------------------------------------------------------------------------------- scoring
 
-    @staticmethod
-    def _statements(summary: str | list[str]) -> list[str]:
-        return statements_of(summary)
-
     def signals_many(
         self, pairs: Iterable[tuple[str, str | list[str]]]
     ) -> list[tuple[list[str], list[StatementSignals], ArticleIndex]]:
         """The statements of each summary with their signals (what the fitting script learns from)."""
-        prepared = [(article, self._statements(summary)) for article, summary in pairs]
+        prepared = [(article, statements_of(summary)) for article, summary in pairs]
         indexes, vectors = self._prepare(prepared)
         out: list[tuple[list[str], list[StatementSignals], ArticleIndex]] = []
         k = 0
@@ -254,15 +250,11 @@ class FaithfulnessScorer:
         """Score many (article, summary) pairs; articles are indexed and embedded once each, in batches."""
         if self.judge is not None:
             return self.judge.score_many(pairs)
-        return [self._result(statements, sigs, index) for statements, sigs, index in self.signals_many(list(pairs))]
+        return [self._result(statements, sigs, index) for statements, sigs, index in self.signals_many(pairs)]
 
     def _result(self, statements: list[str], sigs: list[StatementSignals], index: ArticleIndex) -> FaithfulnessResult:
-        if not index.spans:
-            return FaithfulnessResult(value=None, explanation="Cannot judge: the article is empty.", statements=[])
-        if not statements:
-            return FaithfulnessResult(
-                value=None, explanation="Cannot judge: the summary has no statements.", statements=[]
-            )
+        if (cannot := cannot_judge(has_article=bool(index.spans), statements=statements)) is not None:
+            return cannot
         probs = self._model.probabilities([s.values for s in sigs])
         verdicts = []
         for statement, sig, p in zip(statements, sigs, probs, strict=True):
@@ -282,9 +274,7 @@ class FaithfulnessScorer:
         return FaithfulnessResult(value=value, explanation=self._explain(verdicts, sigs), statements=verdicts)
 
     def _explain(self, verdicts: list[StatementVerdict], sigs: list[StatementSignals]) -> str:
-        n_ok = sum(v.supported for v in verdicts)
-        noun = "statement" if len(verdicts) == 1 else "statements"
-        text = f"{n_ok} of {len(verdicts)} {noun} supported"
+        text = supported_head(verdicts)
         worst = min(range(len(verdicts)), key=lambda i: verdicts[i].score)
         if not verdicts[worst].supported:
             sig = sigs[worst]
@@ -302,6 +292,21 @@ class FaithfulnessScorer:
         if self._fallback_reason:
             text += f" (lexical mode: {self._fallback_reason})"
         return text + "."
+
+
+def cannot_judge(*, has_article: bool, statements: list[str]) -> FaithfulnessResult | None:
+    """The abstention for an empty article or a summary without statements (None: there is something to judge)."""
+    if not has_article:
+        return FaithfulnessResult(value=None, explanation="Cannot judge: the article is empty.", statements=[])
+    if not statements:
+        return FaithfulnessResult(value=None, explanation="Cannot judge: the summary has no statements.", statements=[])
+    return None
+
+
+def supported_head(verdicts: list[StatementVerdict]) -> str:
+    """The explanation's opening: "2 of 3 statements supported"."""
+    noun = "statement" if len(verdicts) == 1 else "statements"
+    return f"{sum(v.supported for v in verdicts)} of {len(verdicts)} {noun} supported"
 
 
 def _shorten(text: str, limit: int = 60) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from ..numbers import extract_numbers
+from ..numbers import absent_numbers as numbers_absent_from
+from ..numbers import number_forms
 from .faithfulness_text import (
     NEGATIONS,
     STOPWORDS,
@@ -101,7 +102,7 @@ class ArticleIndex:
         for toks in sent_tokens:
             bigrams |= _bigrams([stem(t) for t in toks])
             trigrams |= _trigrams(toks)
-        numbers = {form for n in extract_numbers(text, keep_one=True) for form in n.forms}
+        numbers = number_forms(text)
         token_seq = [t for toks in sent_tokens for t in toks]
         token_sentence = [i for i, toks in enumerate(sent_tokens) for _ in toks]
         positions: dict[str, list[int]] = {}
@@ -128,9 +129,9 @@ class ArticleIndex:
             stem_sentences={k: frozenset(v) for k, v in stem_sentences.items()},
         )
 
-    @property
-    def sentences(self) -> list[str]:
-        return [self.text[s:e] for s, e in self.spans]
+    def sentence(self, i: int) -> str:
+        start, end = self.spans[i]
+        return self.text[start:end]
 
     def add_embeddings(self, ids: Sequence[int], vectors: FloatArray) -> None:
         """Store the unit-normalised embeddings of the sentences ``ids`` (rows of ``vectors``, in order)."""
@@ -150,10 +151,21 @@ def _lexical_shares(content: set[str], index: ArticleIndex) -> FloatArray:
     return np.array([len(content & ss) / len(content) for ss in index.sentence_stems], dtype=np.float32)
 
 
+def _top(shares: FloatArray, k: int = EMBED_CANDIDATES) -> list[int]:
+    """The ``k`` sentences with the largest shares, in article order (ties: earlier first)."""
+    return sorted(np.argsort(-shares, kind="stable")[:k].tolist())
+
+
 def candidates(statement: str, index: ArticleIndex, k: int = EMBED_CANDIDATES) -> list[int]:
     """The ``k`` article sentences sharing most of the statement's content words (ties: earlier first)."""
-    shares = _lexical_shares(set(content_stems(tokens(statement))), index)
-    return sorted(np.argsort(-shares, kind="stable")[:k].tolist())
+    return _top(_lexical_shares(set(content_stems(tokens(statement))), index), k)
+
+
+def _cooccur_share(pairs: Iterable[tuple[str, str]], index: ArticleIndex) -> float:
+    """Share of the word pairs that occur together in some article sentence (1.0 with no pairs)."""
+    empty: frozenset[int] = frozenset()
+    hits = [bool(index.stem_sentences.get(a, empty) & index.stem_sentences.get(b, empty)) for a, b in pairs]
+    return sum(hits) / len(hits) if hits else 1.0
 
 
 def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
@@ -238,25 +250,10 @@ def statement_signals(statement: str, index: ArticleIndex, embedding: FloatArray
     n_frag = sum(1 for n, _ in frags if n >= 2)
     density = sum(n * n for n, _ in frags) / len(toks) if toks else 0.0
     sources = {index.token_sentence[p] for n, p in frags if n >= 3}
-    pairs = list(itertools.pairwise(content))
-    empty: frozenset[int] = frozenset()
-    cooccur = (
-        sum(bool(index.stem_sentences.get(a, empty) & index.stem_sentences.get(b, empty)) for a, b in pairs)
-        / len(pairs)
-        if pairs
-        else 1.0
-    )
+    cooccur = _cooccur_share(itertools.pairwise(content), index)
+    cooccur_all = _cooccur_share(itertools.combinations(sorted(content_set), 2), index)
 
-    uniq = sorted(content_set)
-    all_pairs = [(a, b) for i, a in enumerate(uniq) for b in uniq[i + 1 :]]
-    cooccur_all = (
-        sum(bool(index.stem_sentences.get(a, empty) & index.stem_sentences.get(b, empty)) for a, b in all_pairs)
-        / len(all_pairs)
-        if all_pairs
-        else 1.0
-    )
-
-    absent_numbers = [n.text for n in extract_numbers(statement) if not n.forms & index.numbers]
+    absent_numbers = [n.text for n in numbers_absent_from(statement, index.numbers)]
 
     values: dict[str, float] = {
         "content_in_article": in_article,
@@ -277,7 +274,7 @@ def statement_signals(statement: str, index: ArticleIndex, embedding: FloatArray
 
     window = best_lex_window if index.spans else None
     if embedding is not None and index.spans:
-        cands = sorted(np.argsort(-lex, kind="stable")[:EMBED_CANDIDATES].tolist())
+        cands = _top(lex)
         if index.embeddings is None or not index.embedded.issuperset(cands):
             raise ValueError("embed the statement's candidate sentences first (see candidates())")
         sims = index.embeddings[cands] @ embedding

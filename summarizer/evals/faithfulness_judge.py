@@ -26,7 +26,7 @@ from ..errors import SummarizerError
 from ..models import get_model
 from ..models.base import ChatRequest, Model
 from ..prompts import Prompt
-from .faithfulness import FaithfulnessResult, StatementVerdict, statements_of
+from .faithfulness import FaithfulnessResult, StatementVerdict, _shorten, cannot_judge, statements_of, supported_head
 from .faithfulness_text import split_sentences
 
 __all__ = ["VERDICTS", "JudgeFaithfulnessScorer", "judge_schema"]
@@ -40,8 +40,8 @@ MAX_TOKENS = 48
 VERDICT_CACHE_SIZE = 100_000
 
 
-def judge_schema(n_sentences: int) -> dict[str, Any]:
-    """The answer's JSON schema: a verdict, then a sentence number (0..n_sentences, 0 = none; checked after parsing)."""
+def judge_schema() -> dict[str, Any]:
+    """The answer's JSON schema: a verdict, then a sentence number (0 = none; its range is checked after parsing)."""
     return {
         "type": "object",
         "properties": {  # in this order: the grammar makes the model decide the verdict first
@@ -138,7 +138,7 @@ class JudgeFaithfulnessScorer:
         needed = self.model.count_tokens("\n".join(m["content"] for m in messages)) + self.max_tokens + 64
         if needed > window:
             raise SummarizerError(f"the article and statement need about {needed} tokens; the model has {window}")
-        schema = judge_schema(len(sentences))
+        schema = judge_schema()
         for attempt in range(self.reasks + 1):
             request = ChatRequest(
                 messages=tuple(messages),
@@ -164,13 +164,9 @@ class JudgeFaithfulnessScorer:
 
     def _score(self, article: str, summary: str | list[str]) -> FaithfulnessResult:
         spans = split_sentences(article)
-        if not spans:
-            return FaithfulnessResult(value=None, explanation="Cannot judge: the article is empty.", statements=[])
         statements = statements_of(summary)
-        if not statements:
-            return FaithfulnessResult(
-                value=None, explanation="Cannot judge: the summary has no statements.", statements=[]
-            )
+        if (cannot := cannot_judge(has_article=bool(spans), statements=statements)) is not None:
+            return cannot
         sentences = [" ".join(article[s:e].split()) for s, e in spans]
         verdicts: list[StatementVerdict] = []
         for statement in statements:
@@ -195,14 +191,9 @@ class JudgeFaithfulnessScorer:
                 )
             )
         n_ok = sum(v.supported for v in verdicts)
-        noun = "statement" if len(verdicts) == 1 else "statements"
-        text = f"{n_ok} of {len(verdicts)} {noun} supported according to {self.model_name}"
+        text = f"{supported_head(verdicts)} according to {self.model_name}"
         bad = [v for v in verdicts if not v.supported]
         if bad:
             text += f"; not supported: '{_shorten(bad[0].statement)}'"
         return FaithfulnessResult(value=n_ok / len(verdicts), explanation=text + ".", statements=verdicts)
 
-
-def _shorten(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
