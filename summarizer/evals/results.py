@@ -106,7 +106,7 @@ class Report(BaseModel):
         return [s.name for s in self.spec.scorers]
 
     def aggregate(self, system: str, scorer: str) -> Aggregate | None:
-        return next((a for a in self.aggregates if a.system == system and a.scorer == scorer), None)
+        return find_aggregate(self.aggregates, system, scorer)
 
     def result(self, system: str, case_id: str) -> CaseResult | None:
         return next((r for r in self.results if r.system == system and r.case_id == case_id), None)
@@ -134,6 +134,10 @@ def aggregate(results: Iterable[CaseResult], systems: list[str], scorers: list[s
             out.append(Aggregate(system=system, scorer=scorer, estimate=bootstrap_mean(values, resamples=resamples),
                                  abstained=len(mine) - len(values)))
     return out
+
+
+def find_aggregate(aggregates: list[Aggregate], system: str, scorer: str) -> Aggregate | None:
+    return next((a for a in aggregates if a.system == system and a.scorer == scorer), None)
 
 
 def parse_thresholds(items: Iterable[str]) -> dict[str, float]:
@@ -165,7 +169,7 @@ def check_thresholds(aggregates: list[Aggregate], thresholds: dict[str, float], 
             out.append(ThresholdResult(scorer=scorer, system="", minimum=minimum, mean=None,
                                        passed=source == "suite", source=source))
         for system in targets:
-            agg = next((a for a in aggregates if a.system == system and a.scorer == scorer), None)
+            agg = find_aggregate(aggregates, system, scorer)
             mean = agg.estimate.mean if agg else None
             out.append(ThresholdResult(scorer=scorer, system=system, minimum=minimum, mean=mean,
                                        passed=mean is not None and mean >= minimum, source=source))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from .. import __version__
 from ..cache import SummaryCache
@@ -81,7 +82,8 @@ def run_suite(
     cases = load_cases(spec_suite, limit)
     scorers = _scorers(spec_suite)
     names = [s.name for s in scorers]
-    thresholds = {"suite": spec_suite.thresholds, "cli": fail_under or {}}
+    thresholds: dict[Literal["suite", "cli"], dict[str, float]] = {"suite": spec_suite.thresholds,
+                                                                   "cli": fail_under or {}}
     for source, table in thresholds.items():
         for key in table:
             if key.partition("@")[0] not in names:
@@ -153,8 +155,8 @@ def run_suite(
                 versions.append(r.summary.provenance.prompt_version)
     spec.finished_at = datetime.now(UTC)
     aggregates = aggregate(results, systems_names, names, resamples=spec_suite.bootstrap)
-    checked = check_thresholds(aggregates, thresholds["suite"], systems_names, spec.baselines, "suite")
-    checked += check_thresholds(aggregates, thresholds["cli"], systems_names, spec.baselines, "cli")
+    checked = [t for source, table in thresholds.items()
+               for t in check_thresholds(aggregates, table, systems_names, spec.baselines, source)]
     return Report(spec=spec, cases=cases, results=results, aggregates=aggregates, thresholds=checked,
                   interrupted=interrupted)
 

@@ -155,8 +155,12 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
     try:
         return Suite.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'suite'}: {e['msg']}" for e in exc.errors())
-        raise SuiteError(f"{file}: {problems}") from None
+        raise SuiteError(f"{file}: {_problems(exc, 'suite')}") from None
+
+
+def _problems(exc: ValidationError, root: str = "") -> str:
+    """A validation error as one line: ``loc: message; ...`` (``root`` names an empty location)."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or root}: {e['msg']}" for e in exc.errors())
 
 
 def _case(row: dict[str, Any], base: Path, where: str) -> Case:
@@ -172,8 +176,7 @@ def _case(row: dict[str, Any], base: Path, where: str) -> Case:
         return Case.model_validate({**{k: v for k, v in row.items() if k in known}, "id": str(row.get("id", "")),
                                     "meta": {**row.get("meta", {}), **meta}})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise SuiteError(f"{where}: {problems}") from None
+        raise SuiteError(f"{where}: {_problems(exc)}") from None
 
 
 def load_cases(suite: Suite, limit: int | None = None) -> list[Case]:

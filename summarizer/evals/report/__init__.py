@@ -22,7 +22,6 @@ _TEMPLATES = Path(__file__).with_name("templates")
 def _env(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=autoescape,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["num"] = fmt_value
     return env
 
 

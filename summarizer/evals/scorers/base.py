@@ -107,9 +107,6 @@ class BoundScorer:
 
 
 def build_scorers(specs: list[ScorerSpec]) -> list[BoundScorer]:
-    from . import load_all
-
-    load_all()
     out: list[BoundScorer] = []
     for spec in specs:
         if spec.name not in REGISTRY:

@@ -115,9 +115,9 @@ def _hedged(mention: _Mention) -> bool:
     return bool(HEDGE_CUES.search(mention.text))
 
 
-def evaluate(check: GoldCheck, summary: Summary, sources: dict[str, list[str]]) -> CheckResult:
+def evaluate(check: GoldCheck, mentions: list[_Mention], sources: dict[str, list[str]]) -> CheckResult:
     found: list[tuple[_Mention, str]] = []
-    for mention in _mentions(summary):
+    for mention in mentions:
         for pos in _occurrences(check, mention):
             if check.type == "hedge":
                 verdict = "right" if _hedged(mention) else "flat"
@@ -155,7 +155,8 @@ def evaluate(check: GoldCheck, summary: Summary, sources: dict[str, list[str]]) 
 
 def evaluate_checks(case: Case, summary: Summary) -> list[CheckResult]:
     sources = {c.id: c.sources for c in case.checks if c.sources}
-    return [evaluate(check, summary, sources) for check in case.checks]
+    mentions = _mentions(summary)
+    return [evaluate(check, mentions, sources) for check in case.checks]
 
 
 def misattributed_numbers(case: Case, summary: Summary) -> list[tuple[float, str]]:

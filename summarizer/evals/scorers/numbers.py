@@ -9,7 +9,7 @@ article.
 
 from __future__ import annotations
 
-from ...numbers import canon, extract_numbers
+from ...numbers import canon, extract_numbers, number_forms
 from .base import Context, Score, register
 
 
@@ -23,7 +23,7 @@ def numbers(ctx: Context) -> Score:
     parts = [("headline", s.headline), ("summary", s.summary)] + [
         (f"claim {i}", c.statement) for i, c in enumerate(s.claims, 1)
     ]
-    article_forms = {form for n in extract_numbers(ctx.case.article, keep_one=True) for form in n.forms}
+    article_forms = number_forms(ctx.case.article)
     wrong_source = misattributed_numbers(ctx.case, s)
     checked: list[dict[str, object]] = []
     for where, text in parts:

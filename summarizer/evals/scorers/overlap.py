@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from ...grounding import sentences
@@ -23,10 +23,17 @@ def _words(text: str) -> int:
     return len(re.findall(r"\w+(?:['’.-]\w+)*", text))
 
 
+@lru_cache(maxsize=64)
+def _raw_rouge(reference: str, text: str) -> dict[str, Any]:
+    """rouge-score's result (immutable tuples), computed once for the ``coverage`` and ``rouge`` scorers alike."""
+    result: dict[str, Any] = _rouge().score(reference, text)
+    return result
+
+
 def _rouge_scores(ctx: Context) -> dict[str, Any] | None:
     if not ctx.case.reference:
         return None
-    scores = _rouge().score(ctx.case.reference, ctx.text)
+    scores = _raw_rouge(ctx.case.reference, ctx.text)
     return {t: {"precision": round(s.precision, 6), "recall": round(s.recall, 6), "f1": round(s.fmeasure, 6)}
             for t, s in scores.items()}
 
