@@ -44,14 +44,15 @@ def bench_model(name: str, article: str, repeat: int) -> dict[str, Any]:
     from summarizer import ScriptedModel, SummaryCache, get_model, summarize
     from summarizer.grounding import sentences
     from summarizer.models.local import LocalModel, _load, grammar_for
-    from summarizer.pipeline import DEFAULT_MAX_CLAIMS, _draft_schema, _messages
+    from summarizer.options import DEFAULT_MAX_CLAIMS
+    from summarizer.pipeline import _draft_schema, _messages
     from summarizer.prompts import Prompt
     from summarizer.schema import DraftSummary
     from summarizer.schema_tools import restrict_verbatim
 
     model = get_model(name)
     assert isinstance(model, LocalModel)
-    llama = _load(model.model_path(), model.context_window)
+    llama = _load(model.model_path(), model.context_window).llama
     prompt = Prompt.load("summarize")
     messages = _messages(prompt, DraftSummary, article=article, part=0, parts=1, max_claims=DEFAULT_MAX_CLAIMS)
     grammar = grammar_for(llama, restrict_verbatim(_draft_schema(DEFAULT_MAX_CLAIMS), tuple(sentences(article))))

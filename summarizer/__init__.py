@@ -23,7 +23,7 @@ from .errors import (
 )
 from .grounding import Grounder
 from .models import ChatRequest, ChatResponse, Model, ScriptedModel, get_model
-from .pipeline import asummarize, summarize
+from .options import Limits, SummarizeOptions
 from .schema import (
     Certainty,
     Claim,
@@ -34,6 +34,7 @@ from .schema import (
     Summary,
     summary_json_schema,
 )
+from .session import Failure, Summarizer, asummarize, summarize
 
 try:
     __version__ = version("summarizer")
@@ -50,13 +51,17 @@ __all__ = [
     "ClaimKind",
     "ConfigurationError",
     "Evidence",
+    "Failure",
     "Grounder",
+    "Limits",
     "Model",
     "ModelError",
     "OutputError",
     "Provenance",
     "RejectedClaim",
     "ScriptedModel",
+    "SummarizeOptions",
+    "Summarizer",
     "SummarizerError",
     "Summary",
     "SummaryCache",

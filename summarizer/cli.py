@@ -1,7 +1,8 @@
-"""The command line: ``summarizer summarize``, ``summarizer models``, ``summarizer schema``, ``summarizer cache``.
+"""The command line: ``summarizer summarize``, ``batch``, ``models``, ``schema``, ``cache`` and ``eval``.
 
 Errors print one line on stderr and exit with the error's code: 3 bad article, 4 configuration, 5 model failure,
-6 invalid model output, 2 bad usage, 1 anything unexpected (a bug: the traceback is shown) or Ctrl-C.
+6 invalid model output, 2 bad usage, 8 a batch that finished with error rows, 130 Ctrl-C, 1 anything unexpected (a
+bug: the traceback is shown).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from .cache import SummaryCache
 from .config import default_model
 from .errors import ArticleError, SummarizerError
 from .evals.cli import eval_app
-from .pipeline import DEFAULT_MAX_CLAIMS, summarize
+from .options import DEFAULT_CONCURRENCY, DEFAULT_MAX_CLAIMS, DEFAULT_TIMEOUT_S, Limits, SummarizeOptions
 from .render import to_markdown, to_rich
 from .schema import MAX_CLAIMS, summary_json_schema
+from .session import Summarizer, summarize
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="News summaries you can check.")
@@ -41,15 +43,31 @@ class Format(StrEnum):
     markdown = "markdown"
 
 
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+#: Exit code of a batch that ran to the end but left some rows as errors.
+EXIT_BATCH_ERRORS = 8
+EXIT_INTERRUPTED = 130
+
+
 @app.callback()
 def _root(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each model call and re-ask.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each model call and re-ask "
+                                          "(--log-level info).")] = False,
+    log_level: Annotated[LogLevel | None, typer.Option("--log-level", help="Logging threshold (default: "
+                                                       "warning).")] = None,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
     if version:
         typer.echo(__version__)
         raise typer.Exit()
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    level = log_level.upper() if log_level else ("INFO" if verbose else "WARNING")
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s")
 
 
 def _read(source: str) -> str:
@@ -86,6 +104,49 @@ def summarize_cmd(
         out = Console()
         for renderable in to_rich(summary):
             out.print(renderable)
+
+
+@app.command("batch")
+def batch_cmd(
+    source: Annotated[Path, typer.Argument(help="A JSONL file of {\"id\", \"article\"} rows, or a folder of .txt "
+                                           "files (id = file name).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Result rows (JSONL); rerunning resumes it.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="provider/model; default $SUMMARIZER_MODEL "
+                                               "or the embedded default.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Articles in flight at once (an embedded "
+                                             "model still runs one at a time).")] = DEFAULT_CONCURRENCY,
+    rpm: Annotated[float | None, typer.Option(min=0.001, help="Requests per minute to the model.")] = None,
+    tpm: Annotated[float | None, typer.Option(min=1, help="Tokens per minute to the model.")] = None,
+    timeout: Annotated[float, typer.Option(min=0.001, help="Seconds per model request.")] = DEFAULT_TIMEOUT_S,
+    max_claims: Annotated[int, typer.Option(min=1, max=MAX_CLAIMS, help="Most claims per article.")] = (
+        DEFAULT_MAX_CLAIMS
+    ),
+    no_retry_failed: Annotated[bool, typer.Option("--no-retry-failed", help="Keep the error rows of an earlier "
+                                                  "run instead of retrying those ids.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (the summary line stays).")] = False,
+) -> None:
+    """Summarise many articles into a JSONL file of result rows, resuming where an earlier run stopped."""
+    from .batch import JsonlSink, count_input, read_input, run_batch
+    from .progress import BatchProgress
+
+    rows = read_input(source)  # a missing input is an ArticleError (exit 3) before anything starts
+    limits = Limits(concurrency=concurrency, rpm=rpm, tpm=tpm, timeout_s=timeout)
+    with Summarizer(model, cache=not no_cache, options=SummarizeOptions(max_claims=max_claims),
+                    limits=limits) as session:
+        session.load()  # configuration errors (exit 4) before any row is written
+        sink = JsonlSink(out)
+        try:
+            with BatchProgress(count_input(source), session.model.name, quiet=quiet, console=err) as progress:
+                report = run_batch(session, rows, sink, retry_failed=not no_retry_failed, on_row=progress.update)
+        finally:
+            sink.close()
+    err.print(BatchProgress.summary_line(report, session.model), soft_wrap=True, highlight=False)
+    if report.interrupted:
+        err.print(f"interrupted: the rows written are kept in {out}; rerun the same command to resume")
+        raise SystemExit(EXIT_INTERRUPTED)
+    if not report.ok:
+        raise SystemExit(EXIT_BATCH_ERRORS)
 
 
 @app.command("schema")
@@ -146,3 +207,6 @@ def main() -> None:
         message = " ".join(str(exc).split())
         err.print(Text.assemble(("error: ", "bold red"), f"{type(exc).__name__}: {message}"), soft_wrap=True)
         raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise SystemExit(EXIT_INTERRUPTED) from None

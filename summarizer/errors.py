@@ -40,10 +40,12 @@ class ModelError(SummarizerError):
 class TransientModelError(ModelError):
     """A failure worth retrying: connection error, timeout, HTTP 408/409/429 or 5xx."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
         super().__init__(message)
         #: Seconds the server asked us to wait (``Retry-After``), if it said.
         self.retry_after = retry_after
+        #: The HTTP status, where there was one (429 pauses every worker of a session, not only this one).
+        self.status = status
 
 
 class OutputError(SummarizerError):

@@ -129,7 +129,23 @@ _ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "st.", "jr.", "sr.", "u.s.", "u.k
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Split text into sentences; return their ``(start, end)`` offsets (whitespace excluded)."""
+    """Split text into sentences; return their ``(start, end)`` offsets (whitespace excluded).
+
+    The library's splitter: it cuts long articles into parts, gives the embedded model its ``verbatim_choices``
+    (the only passages its grammar lets it quote as evidence) and makes the ``lead-3`` baseline. Every line break
+    ends a sentence, so an unpunctuated headline, dateline or list item is a passage of its own, never glued to the
+    next sentence; a sentence ends at ``. ! ?`` (and closing quotes) before at most one opening quote or bracket and
+    a capital or digit, unless the word before is in ``_ABBREVIATIONS`` (titles, ``Jan.``, ``Inc.``, ``Co.`` ...).
+
+    :func:`summarizer.evals.faithfulness_text.split_sentences` differs on purpose: only a blank line ends a
+    paragraph (a hard-wrapped line runs on), any single capital plus ``.`` is an initial ("John F. Kennedy" stays
+    one sentence; here it is two), ``No.`` is an abbreviation but ``Jan.``, ``Inc.``, ``Corp.``, ``Co.``, ``Capt.`` are
+    not, any number of opening quotes (a tokenised double backtick too) may open the next sentence, and spans with no
+    letter or digit are dropped. It must stay as it is because the faithfulness model was fitted on its sentences.
+    This one must stay as it is because its sentences are what the embedded model may quote and where articles are
+    cut into parts: changing it changes summaries, and the summary cache key (model, endpoint, prompt and schema
+    versions, article, options) does not cover it, so cached and fresh summaries of one article would disagree.
+    """
     spans: list[tuple[int, int]] = []
     for para in re.finditer(r"[^\n]+", text):
         p_start = para.start()

@@ -1,33 +1,31 @@
-"""``summarize()``: check → render → cache → call → validate → ground → re-ask.
+"""The summary as steps: split → render → ask → validate → ground → re-ask → merge → check.
 
-Read :func:`summarize` top to bottom; each step is one helper below it.
+:func:`summary_steps` reads top to bottom; each step is one helper below it. It never calls a model: it yields each
+request and is sent the answer (:mod:`summarizer.conversation`), so the session drives it with whichever model and
+call policy it has. Caching, limits and retries of transient failures are the session's
+(:mod:`summarizer.session`); this module decides only what to ask and what to make of the answers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from .article import coerce_article
-from .cache import SummaryCache, cache_key
+from .cache import cache_key
+from .conversation import Conversation, Steps, Usage, converse, validate_as
 from .errors import OutputError
 from .grounding import Grounder, sentence_spans
-from .models import Model, get_model
-from .models.base import ChatRequest, ChatResponse
+from .models.base import ChatRequest, Model
 from .numbers import absent_numbers, number_forms
+from .options import SummarizeOptions
 from .prompts import Prompt
-from .retry import MAX_TRANSIENT_ATTEMPTS, call_with_retries
 from .schema import (
-    MAX_CLAIMS,
     SCHEMA_VERSION,
     Claim,
     DraftOverview,
@@ -44,66 +42,34 @@ from .schema_tools import plain_schema
 
 log = logging.getLogger(__name__)
 
-#: Model calls per request before giving up on invalid or ungrounded output (the first call included).
-DEFAULT_MAX_ATTEMPTS = 3
-DEFAULT_MAX_CLAIMS = 6
-DEFAULT_MAX_TOKENS = 1536
 #: Tokens kept free in the context window besides prompt and answer.
 CONTEXT_MARGIN = 64
 
-D = TypeVar("D", bound=BaseModel)
 
-
-def summarize(
-    article: str | bytes,
-    *,
-    model: str | Model | None = None,
-    cache: bool | SummaryCache = True,
-    max_claims: int = DEFAULT_MAX_CLAIMS,
-    temperature: float = 0.0,
-    max_tokens: int = DEFAULT_MAX_TOKENS,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    transient_attempts: int = MAX_TRANSIENT_ATTEMPTS,
-) -> Summary:
-    """Summarise a news article into a headline, a summary and claims grounded in verbatim evidence.
-
-    ``model`` is a name (``local/qwen2.5-coder-1.5b``, ``openai/gpt-4o-mini``, ``fake/x``) or a model object;
-    the default is ``$SUMMARIZER_MODEL`` or the embedded default. Claims whose evidence cannot be located in the
-    article are re-asked and, failing that, moved to ``rejected_claims``.
-
-    Raises :class:`~summarizer.errors.ArticleError` for unusable input (before any model call),
-    :class:`~summarizer.errors.ConfigurationError`, :class:`~summarizer.errors.ModelError` and
-    :class:`~summarizer.errors.OutputError`.
-    """
-    if not 1 <= max_claims <= MAX_CLAIMS:
-        raise ValueError(f"max_claims must be between 1 and {MAX_CLAIMS}")
-    text = coerce_article(article)
-    llm = get_model(model)
-    prompt = Prompt.load("summarize")
-    settings = _Settings(max_claims, temperature, max_tokens, max_attempts, transient_attempts)
-
-    store = _open_cache(cache)
-    key = cache_key(
+def summary_key(text: str, llm: Model, options: SummarizeOptions) -> str:
+    """The cache key of this article's summary by this model with these options."""
+    return cache_key(
         model=llm.name,
         endpoint=llm.endpoint,
-        prompt_version=f"{prompt.version}+{Prompt.load('merge').version}",
+        prompt_version=f"{Prompt.load('summarize').version}+{Prompt.load('merge').version}",
         schema_version=f"{SCHEMA_VERSION}-{schema_fingerprint()}",
         article_sha256=sha256_text(text),
-        options={"max_claims": max_claims, "temperature": temperature, "max_tokens": max_tokens},
+        options=options.cache_material(),
     )
-    if store is not None and (hit := store.get(key)) is not None:
-        return hit.model_copy(update={"provenance": hit.provenance.model_copy(update={"cached": True})})
 
+
+def summary_steps(text: str, llm: Model, options: SummarizeOptions) -> Steps[Summary]:
+    """Summarise a checked article (see :func:`~summarizer.article.coerce_article`) into a verified Summary."""
     started = time.perf_counter()
-    usage = _Usage()
-    parts = _split(text, llm, prompt, settings)
+    prompt = Prompt.load("summarize")
+    usage = Usage()
+    parts = _split(text, llm, prompt, options)
     article_numbers = number_forms(text)
-    drafts = [
-        _summarize_part(text, span, article_numbers, llm, prompt, settings, usage, part=i if len(parts) > 1 else 0,
-                        parts=len(parts))
-        for i, span in enumerate(parts, 1)
-    ]
-    headline, overview = _overview(drafts, article_numbers, llm, settings, usage)
+    drafts = []
+    for i, span in enumerate(parts, 1):
+        part = _Part(text, span, index=i if len(parts) > 1 else 0, count=len(parts))
+        drafts.append((yield from _summarize_part(part, article_numbers, llm, prompt, options, usage)))
+    headline, overview = yield from _overview(drafts, article_numbers, llm, options, usage)
     claims = _dedupe([c for d in drafts for c in d.claims])
     summary = Summary(
         headline=headline,
@@ -126,38 +92,21 @@ def summarize(
         ),
     )
     summary.verify(text)  # the invariant, checked before anything is returned or stored
-    if store is not None:
-        store.set(key, summary)
     return summary
 
 
-async def asummarize(article: str | bytes, **kwargs: Any) -> Summary:
-    """:func:`summarize` for callers inside an event loop (runs in a worker thread)."""
-    return await asyncio.to_thread(summarize, article, **kwargs)
-
-
 @dataclass(frozen=True)
-class _Settings:
-    max_claims: int
-    temperature: float
-    max_tokens: int
-    max_attempts: int
-    transient_attempts: int
+class _Part:
+    """One span of the article, asked about on its own (``index`` 0: the whole article)."""
 
+    article: str
+    span: tuple[int, int]
+    index: int
+    count: int
 
-@dataclass
-class _Usage:
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    modes: set[str] = field(default_factory=set)
-
-    def add(self, response: ChatResponse) -> None:
-        self.calls += 1
-        self.prompt_tokens += response.prompt_tokens
-        self.completion_tokens += response.completion_tokens
-        if response.structured_output:
-            self.modes.add(response.structured_output)
+    @property
+    def text(self) -> str:
+        return self.article[self.span[0] : self.span[1]]
 
 
 @dataclass
@@ -165,12 +114,6 @@ class _PartResult:
     draft: DraftSummary
     claims: list[Claim]
     rejected: list[RejectedClaim]
-
-
-def _open_cache(cache: bool | SummaryCache) -> SummaryCache | None:
-    if isinstance(cache, SummaryCache):
-        return cache
-    return SummaryCache() if cache else None
 
 
 # -- render -------------------------------------------------------------------------------------------------------
@@ -196,11 +139,11 @@ def _delimit(article: str) -> str:
 # -- split (long articles) ----------------------------------------------------------------------------------------
 
 
-def _split(text: str, llm: Model, prompt: Prompt, settings: _Settings) -> list[tuple[int, int]]:
+def _split(text: str, llm: Model, prompt: Prompt, options: SummarizeOptions) -> list[tuple[int, int]]:
     """Spans of the article that each fit the context with the prompt and the answer; usually just one."""
     overhead = sum(llm.count_tokens(m["content"]) for m in _messages(prompt, DraftSummary, article="", part=0,
-                                                                        parts=0, max_claims=settings.max_claims))
-    budget = llm.context_window - overhead - settings.max_tokens - CONTEXT_MARGIN
+                                                                        parts=0, max_claims=options.max_claims))
+    budget = llm.context_window - overhead - options.max_tokens - CONTEXT_MARGIN
     if budget <= 0:
         raise OutputError(f"{llm.name}'s context ({llm.context_window} tokens) cannot hold the prompt", attempts=0)
     if llm.count_tokens(text) <= budget:
@@ -241,26 +184,16 @@ def _bounded_sentences(text: str, llm: Model, budget: int) -> list[tuple[int, in
 # -- call, validate, ground, re-ask ------------------------------------------------------------------------------
 
 
-def _summarize_part(text: str, span: tuple[int, int], article_numbers: frozenset[str], llm: Model, prompt: Prompt,
-                    settings: _Settings, usage: _Usage, *, part: int, parts: int) -> _PartResult:
-    start, end = span
-    part_text = text[start:end]
-    grounder = Grounder(part_text)
-    messages = _messages(
-        prompt,
-        DraftSummary,
-        article=_delimit(part_text),
-        part=part,
-        parts=parts,
-        max_claims=settings.max_claims,
-    )
-    schema = _draft_schema(settings.max_claims)
-    choices = tuple(part_text[s:e] for s, e in sentence_spans(part_text))
+def _summarize_part(part: _Part, article_numbers: frozenset[str], llm: Model, prompt: Prompt,
+                    options: SummarizeOptions, usage: Usage) -> Steps[_PartResult]:
+    grounder = Grounder(part.text)
+    messages = _messages(prompt, DraftSummary, article=_delimit(part.text), part=part.index, parts=part.count,
+                         max_claims=options.max_claims)
 
     def check(draft: DraftSummary) -> tuple[list[str], list[str]]:
         problems = []
-        if len(draft.claims) > settings.max_claims:
-            problems.append(f"give at most {settings.max_claims} claims, not {len(draft.claims)}")
+        if len(draft.claims) > options.max_claims:
+            problems.append(f"give at most {options.max_claims} claims, not {len(draft.claims)}")
         for i, claim in enumerate(draft.claims, 1):
             for quote in claim.quotes:
                 if grounder.locate(quote) is None:
@@ -268,9 +201,11 @@ def _summarize_part(text: str, span: tuple[int, int], article_numbers: frozenset
         statements = [c.statement for c in draft.claims]
         return problems, _number_problems(draft.headline, draft.summary, statements, article_numbers)
 
-    draft, _ = _converse(llm, prompt, messages, DraftSummary, schema, check, choices, settings, usage)
-    draft = draft.model_copy(update={"claims": draft.claims[: settings.max_claims]})
-    claims, rejected = _ground(draft, grounder, offset=start)
+    request = _request(messages, DraftSummary, _draft_schema(options.max_claims), options,
+                       verbatim_choices=tuple(part.text[s:e] for s, e in sentence_spans(part.text)))
+    draft, _ = yield from converse(_conversation(request, DraftSummary, check, prompt, llm, options), usage)
+    draft = draft.model_copy(update={"claims": draft.claims[: options.max_claims]})
+    claims, rejected = _ground(draft, grounder, offset=part.span[0])
     return _PartResult(draft, claims, rejected)
 
 
@@ -280,92 +215,29 @@ def _draft_schema(max_claims: int) -> dict[str, Any]:
     return schema
 
 
-#: What :func:`_converse` checks a valid answer with: (problems that cost content if they stay, such as a quote
-#: not in the article, whose claim would be rejected; problems that would only be flagged, such as a number the
-#: article does not give). Both are re-asked; the first kind weighs more when the best answer is chosen.
-Check = Callable[[D], tuple[list[str], list[str]]]
+def _request(messages: list[dict[str, str]], model_cls: type[BaseModel], schema: dict[str, Any],
+             options: SummarizeOptions, verbatim_choices: tuple[str, ...] | None = None) -> ChatRequest:
+    return ChatRequest(
+        messages=tuple(messages),
+        schema=schema,
+        schema_name=model_cls.__name__,
+        temperature=options.temperature,
+        max_tokens=options.max_tokens,
+        seed=options.seed,
+        verbatim_choices=verbatim_choices,
+    )
 
 
-def _converse(llm: Model, prompt: Prompt, messages: list[dict[str, str]], model_cls: type[D], schema: dict[str, Any],
-              check: Check[D], choices: tuple[str, ...] | None, settings: _Settings,
-              usage: _Usage) -> tuple[D, list[str]]:
-    """Ask, validate, check; re-ask with the problems until none remain or attempts run out.
-
-    Returns the best valid answer (fewest problems that cost content, then fewest others) and its remaining
-    problems; raises OutputError if no answer was ever valid.
-    """
-    best: tuple[D, list[str]] | None = None
-    best_rank = (0, 0)
-    last_output = ""
-    problems: list[str] = []
-    for attempt in range(1, settings.max_attempts + 1):
-        request = ChatRequest(
-            messages=tuple(messages),
-            schema=schema,
-            schema_name=model_cls.__name__,
-            temperature=settings.temperature,
-            max_tokens=settings.max_tokens,
-            verbatim_choices=choices,
-        )
-        response = call_with_retries(partial(llm.complete, request), attempts=settings.transient_attempts)
-        usage.add(response)
-        last_output = response.content
-        draft, problems = _validate(response, model_cls)
-        if draft is not None:
-            costly, flagged = check(draft)
-            problems = costly + flagged
-            if best is None or (len(costly), len(flagged)) < best_rank:
-                best, best_rank = (draft, problems), (len(costly), len(flagged))
-            if not problems:
-                break
-        log.info("%s attempt %d: %d problem(s): %s", llm.name, attempt, len(problems), "; ".join(problems)[:500])
-        messages = [
-            *messages,
-            {"role": "assistant", "content": response.content},
-            {"role": "user", "content": prompt.render("reask", problems=problems[:12])},
-        ]
-    if best is None:
-        raise OutputError(
-            f"{llm.name} gave no valid answer in {settings.max_attempts} attempt(s): {'; '.join(problems)[:300]}",
-            attempts=settings.max_attempts,
-            last_output=last_output,
-        )
-    return best
-
-
-def _validate(response: ChatResponse, model_cls: type[D]) -> tuple[D | None, list[str]]:
-    """Parse the answer as JSON and validate it; on failure, the problems as sentences for the re-ask."""
-    cut = response.finish_reason == "length"
-    try:
-        data = _extract_json(response.content)
-    except ValueError as exc:
-        problem = "the answer was cut off; write fewer, shorter claims" if cut else f"the answer is not JSON: {exc}"
-        return None, [problem]
-    try:
-        return model_cls.model_validate(data), []
-    except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in exc.errors()[:12]]
-        if cut:
-            problems.insert(0, "the answer was cut off; write fewer, shorter claims")
-        return None, problems
-
-
-_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
-
-
-def _extract_json(content: str) -> Any:
-    """The JSON object in a reply, tolerating code fences and prose around it."""
-    text = _FENCE.sub("", content.strip())
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as first:
-        start, end = text.find("{"), text.rfind("}")
-        if 0 <= start < end:
-            try:
-                return json.loads(text[start : end + 1])
-            except json.JSONDecodeError:
-                pass
-        raise ValueError(f"{first.msg} at character {first.pos}") from None
+def _conversation(request: ChatRequest, model_cls: type[BaseModel], check: Any, prompt: Prompt, llm: Model,
+                  options: SummarizeOptions) -> Conversation[Any]:
+    return Conversation(
+        request=request,
+        parse=validate_as(model_cls),
+        reask=lambda problems: prompt.render("reask", problems=problems),
+        check=check,
+        max_attempts=options.max_attempts,
+        model_name=llm.name,
+    )
 
 
 def _ground(draft: DraftSummary, grounder: Grounder, offset: int) -> tuple[list[Claim], list[RejectedClaim]]:
@@ -430,19 +302,19 @@ def _number_flags(headline: str, summary: str, statements: list[str], article_nu
 # -- merge --------------------------------------------------------------------------------------------------------
 
 
-def _overview(parts: list[_PartResult], article_numbers: frozenset[str], llm: Model, settings: _Settings,
-              usage: _Usage) -> tuple[str, str]:
+def _overview(parts: list[_PartResult], article_numbers: frozenset[str], llm: Model, options: SummarizeOptions,
+              usage: Usage) -> Steps[tuple[str, str]]:
     """Headline and summary: the part's own, or one merged from every part's (its numbers checked like a part's)."""
     if len(parts) == 1:
         return parts[0].draft.headline, parts[0].draft.summary
     prompt = Prompt.load("merge")
     messages = _messages(prompt, DraftOverview, parts=[p.draft for p in parts])
-    schema = DraftOverview.model_json_schema()
 
     def check(draft: DraftOverview) -> tuple[list[str], list[str]]:
         return [], _number_problems(draft.headline, draft.summary, [], article_numbers)
 
-    merged, _ = _converse(llm, prompt, messages, DraftOverview, schema, check, None, settings, usage)
+    request = _request(messages, DraftOverview, DraftOverview.model_json_schema(), options)
+    merged, _ = yield from converse(_conversation(request, DraftOverview, check, prompt, llm, options), usage)
     return merged.headline, merged.summary
 
 

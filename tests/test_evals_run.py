@@ -22,7 +22,7 @@ from summarizer.evals.compare import compare_reports
 from summarizer.evals.report import render_html, render_markdown
 from summarizer.evals.stats import bootstrap_mean, paired_difference
 from summarizer.evals.suite import SuiteError
-from summarizer.models.base import ChatRequest, ChatResponse
+from summarizer.models.base import ChatRequest, ChatResponse, in_thread
 
 REPO = Path(__file__).resolve().parents[1]
 cli = CliRunner()
@@ -126,6 +126,9 @@ def test_concurrency_is_bounded(tmp_path: Path, seed_path: Path, monkeypatch: py
     class Unlocked(ScriptedModel):  # ScriptedModel serialises its handler; this one lets calls overlap
         def complete(self, request: ChatRequest) -> ChatResponse:
             return ChatResponse(slow(request), 10, 10, structured_output="scripted", finish_reason="stop")
+
+        async def acomplete(self, request: ChatRequest) -> ChatResponse:  # the session's path: on its own thread
+            return await in_thread(self.complete, request)
 
     monkeypatch.setattr(systems_module, "get_model", lambda name: Unlocked(name=name))
     suite = write_suite(tmp_path, seed_path, models=["fake/a", "fake/b"], scorers=["length"], extra_rows=4)

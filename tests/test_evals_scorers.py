@@ -26,6 +26,12 @@ def score(name: str, seed: str, summary: Summary | None, *, system: str = "fake/
     return scorer(case, system, baseline, summary, error)
 
 
+def on_endpoint(summary: Summary, model: str) -> Summary:
+    """``summary`` as if ``model`` had written it behind an endpoint (the cost scorer prices the provenance)."""
+    provenance = summary.provenance.model_copy(update={"model": model, "endpoint": "https://api.openai.com/v1"})
+    return summary.model_copy(update={"provenance": provenance})
+
+
 @pytest.mark.parametrize(("text", "values"), [
     ("3,000 and 3000 and three thousand", [3000, 3000, 3000]),
     ("1.5 million people, 40% of them, twenty-five", [1_500_000, 40, 25]),
@@ -133,11 +139,17 @@ def test_usage_scorers_and_valid_on_an_invalid_output(seed: str) -> None:
     assert score("tokens", seed, s).value == s.provenance.prompt_tokens + s.provenance.completion_tokens
     assert score("attempts", seed, s).value == 1.0
     assert score("valid", seed, s).details["first_try"] is True
-    assert score("cost", seed, s, system="openai/gpt-4o-mini").value == pytest.approx(
+    assert score("cost", seed, s).value == 0.0  # an in-process model (no endpoint) is free
+    assert score("cost", seed, s, system="openai/gpt-4o-mini").value == 0.0  # whatever the system is called
+    served = on_endpoint(s, "local/served-elsewhere")  # priced by where it runs, not by the name's prefix
+    assert score("cost", seed, served, system="local/served-elsewhere").value is None
+    mini = on_endpoint(s, "openai/gpt-4o-mini")
+    assert score("cost", seed, mini, system="openai/gpt-4o-mini").value == pytest.approx(
         (s.provenance.prompt_tokens * 0.15 + s.provenance.completion_tokens * 0.60) / 1e6)
-    unknown = score("cost", seed, s, system="openai/some-new-model")
+    new = on_endpoint(s, "openai/some-new-model")
+    unknown = score("cost", seed, new, system="openai/some-new-model")
     assert unknown.value is None and "prices" in unknown.explanation
-    priced = score("cost", seed, s, system="openai/some-new-model",
+    priced = score("cost", seed, new, system="openai/some-new-model",
                    prices={"openai/some-new-model": {"prompt": 1.0, "completion": 2.0}})
     assert priced.value is not None and priced.value > 0
     error = CaseError(type="OutputError", message="no valid answer in 3 attempts", exit_code=6)
@@ -182,3 +194,19 @@ def test_attribution_catches_kirbys_words_given_to_austin(seed: str) -> None:
     right = claim("The US briefed Ukraine.", [quote], speaker="John Kirby, National Security Council spokesman")
     assert score("attribution", seed, summary_of(seed, wrong)).value == 0.0
     assert score("attribution", seed, summary_of(seed, right)).value == 1.0
+
+
+def test_a_system_runs_as_many_cases_at_once_as_its_model_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from summarizer.evals import systems
+    from summarizer.models.fake import ScriptedModel
+
+    class OneAtATime(ScriptedModel):
+        @property
+        def max_concurrency(self) -> int | None:
+            return 1
+
+    monkeypatch.setattr(systems, "get_model", lambda name: OneAtATime(name=name))
+    assert make_system("openai/anything").parallel == 1  # the model says so, whatever its name
+    monkeypatch.setattr(systems, "get_model", lambda name: ScriptedModel(name=name))
+    assert make_system("local/anything").parallel == systems.UNBOUNDED_PARALLEL
+    assert make_system("lead-3").parallel == systems.UNBOUNDED_PARALLEL

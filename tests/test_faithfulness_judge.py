@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from summarizer.errors import ModelError
+from summarizer.errors import ModelError, TransientModelError
 from summarizer.evals.faithfulness import FaithfulnessScorer
 from summarizer.evals.faithfulness_judge import JudgeFaithfulnessScorer, judge_schema
 from summarizer.evals.meta import load_frank, run_meta, subset
@@ -71,6 +73,31 @@ def test_reask_once_then_abstain_never_nan() -> None:
     bad = JudgeFaithfulnessScorer(ScriptedModel.replies(["{}", '{"verdict": "maybe"}'])).score(ARTICLE, GOOD)
     assert bad.value is None and "Cannot judge" in bad.explanation
     assert "NaN" not in bad.model_dump_json()
+
+
+def test_abstention_after_the_reasks_names_the_model_and_the_problem() -> None:
+    model = ScriptedModel.replies(["{}", "{}", "{}"], name="fake/judge")
+    judge = JudgeFaithfulnessScorer(model, reasks=2)
+    result = judge.score(ARTICLE, GOOD)
+    assert result.value is None and result.explanation.startswith("Cannot judge: no valid verdict for 'North Korea")
+    assert "fake/judge" in result.explanation and "3 attempt(s)" in result.explanation
+    assert '"verdict" must be' in result.explanation
+    assert judge.calls == 3 == len(model.requests)  # every attempt is counted, failed ones included
+
+
+def test_a_transient_failure_is_retried_not_reasked() -> None:
+    model = ScriptedModel.replies([TransientModelError("HTTP 503", retry_after=0), verdict(1, True)])
+    judge = JudgeFaithfulnessScorer(model)
+    assert judge.score(ARTICLE, GOOD).value == 1.0
+    first, second = model.requests
+    assert first == second  # the same request again, no re-ask message
+    assert judge.calls == 1 and judge.prompt_tokens > 0  # only answers are counted
+
+
+def test_the_judge_does_not_import_the_offline_scorer() -> None:
+    code = "import sys, summarizer.evals.faithfulness_judge; print('summarizer.evals.faithfulness' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_model_error_abstains_with_the_reason() -> None:

@@ -11,7 +11,7 @@ import openai
 import pytest
 from helpers import answer, assert_grounded, kirby_claim
 
-from summarizer import ConfigurationError, ModelError, TransientModelError, get_model, summarize
+from summarizer import ConfigurationError, Limits, ModelError, TransientModelError, get_model, summarize
 from summarizer.models.openai_compat import OpenAIModel
 
 Handler = Callable[[dict[str, Any]], httpx2.Response]
@@ -42,11 +42,17 @@ class Endpoint:
     def model(self, name: str = "m") -> OpenAIModel:
         client = openai.OpenAI(base_url=self.base_url, api_key="k", max_retries=0,
                                http_client=httpx2.Client(transport=httpx2.MockTransport(self)))
-        return OpenAIModel(name, client=client)
+        async_client = openai.AsyncOpenAI(base_url=self.base_url, api_key="k", max_retries=0,
+                                          http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(self)))
+        return OpenAIModel(name, client=client, async_client=async_client)
 
     def formats(self) -> list[str]:
         return [b.get("response_format", {}).get("type", "none") + ("+schema" if "schema" in
                 b.get("response_format", {}) else "") for b in self.bodies]
+
+
+#: Limits that retry at once (the tests must not wait for backoff).
+NO_WAIT = {"initial_backoff_s": 0.0, "max_backoff_s": 0.0}
 
 
 def test_json_schema_strict_is_used_where_supported(seed: str) -> None:
@@ -107,7 +113,7 @@ def test_a_persistent_5xx_gives_up_after_exactly_the_budget(seed: str) -> None:
     endpoint = Endpoint(lambda body: httpx2.Response(502, headers={"retry-after": "0"}, text="bad gateway"),
                         base_url="http://down.test/v1")
     with pytest.raises(TransientModelError, match="HTTP 502"):
-        summarize(seed, model=endpoint.model(), cache=False, transient_attempts=4)
+        summarize(seed, model=endpoint.model(), cache=False, limits=Limits(transient_attempts=4, **NO_WAIT))
     assert len(endpoint.bodies) == 4  # the client's own retries are off, so budgets do not multiply
 
 

@@ -11,6 +11,7 @@ from summarizer import (
     Certainty,
     ChatRequest,
     ChatResponse,
+    Limits,
     OutputError,
     ScriptedModel,
     SummaryCache,
@@ -18,6 +19,9 @@ from summarizer import (
     asummarize,
     summarize,
 )
+
+#: Limits that retry at once (the tests must not wait for backoff).
+NO_WAIT = {"initial_backoff_s": 0.0, "max_backoff_s": 0.0}
 
 
 def test_a_good_answer_becomes_a_grounded_summary(seed: str) -> None:
@@ -105,7 +109,7 @@ def test_transient_failures_are_retried_without_spending_reasks(seed: str) -> No
 def test_transient_failures_give_up_after_the_budget(seed: str) -> None:
     model = ScriptedModel(lambda r: TransientModelError("HTTP 503", retry_after=0))
     with pytest.raises(TransientModelError):
-        summarize(seed, model=model, cache=False, transient_attempts=3)
+        summarize(seed, model=model, cache=False, limits=Limits(transient_attempts=3, **NO_WAIT))
     assert len(model.requests) == 3
 
 

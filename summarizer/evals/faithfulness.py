@@ -26,10 +26,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pydantic
 
 from .faithfulness_features import ArticleIndex, FloatArray, StatementSignals, candidates, statement_signals
-from .faithfulness_text import split_statements
+from .faithfulness_result import (
+    FaithfulnessResult,
+    StatementVerdict,
+    cannot_judge,
+    shorten,
+    statements_of,
+    supported_head,
+)
 
 if TYPE_CHECKING:
     from ..models.base import Model
@@ -48,26 +54,6 @@ DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 MODEL_PATH = Path(__file__).with_name("faithfulness_model.json")
 #: How many article indexes (with their embeddings) a scorer keeps.
 ARTICLE_CACHE_SIZE = 512
-
-
-class StatementVerdict(pydantic.BaseModel):
-    """One atomic statement of the summary and how well the article supports it."""
-
-    statement: str
-    score: float  # probability that the statement is supported, in [0, 1]
-    supported: bool
-    evidence: str | None  # the best supporting article span; article[evidence_start:evidence_end] == evidence
-    evidence_start: int | None
-    evidence_end: int | None
-    signals: dict[str, float]
-
-
-class FaithfulnessResult(pydantic.BaseModel):
-    """A summary's faithfulness: ``value`` in [0, 1], or None when it cannot be judged (never NaN)."""
-
-    value: float | None
-    explanation: str
-    statements: list[StatementVerdict]
 
 
 class _LinearModel:
@@ -102,12 +88,6 @@ def aggregate(probabilities: Sequence[float]) -> float | None:
         return None
     logs = [math.log(min(max(float(p), 1e-6), 1.0)) for p in probabilities]
     return float(math.exp(sum(logs) / len(logs)))
-
-
-def statements_of(summary: str | list[str]) -> list[str]:
-    """A summary's atomic statements: its sentences (long ones cut at clauses), or the caller's own claims."""
-    items = split_statements(summary) if isinstance(summary, str) else [s.strip() for s in summary]
-    return [s for s in items if any(c.isalnum() for c in s)]
 
 
 def _load_embedder(name: str) -> Any:
@@ -278,7 +258,7 @@ class FaithfulnessScorer:
         worst = min(range(len(verdicts)), key=lambda i: verdicts[i].score)
         if not verdicts[worst].supported:
             sig = sigs[worst]
-            quote = _shorten(verdicts[worst].statement)
+            quote = shorten(verdicts[worst].statement)
             if sig.absent_numbers:
                 what = f"has a number absent from the article ({sig.absent_numbers[0]})"
             elif sig.novel_words:
@@ -292,23 +272,3 @@ class FaithfulnessScorer:
         if self._fallback_reason:
             text += f" (lexical mode: {self._fallback_reason})"
         return text + "."
-
-
-def cannot_judge(*, has_article: bool, statements: list[str]) -> FaithfulnessResult | None:
-    """The abstention for an empty article or a summary without statements (None: there is something to judge)."""
-    if not has_article:
-        return FaithfulnessResult(value=None, explanation="Cannot judge: the article is empty.", statements=[])
-    if not statements:
-        return FaithfulnessResult(value=None, explanation="Cannot judge: the summary has no statements.", statements=[])
-    return None
-
-
-def supported_head(verdicts: list[StatementVerdict]) -> str:
-    """The explanation's opening: "2 of 3 statements supported"."""
-    noun = "statement" if len(verdicts) == 1 else "statements"
-    return f"{sum(v.supported for v in verdicts)} of {len(verdicts)} {noun} supported"
-
-
-def _shorten(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."

@@ -10,8 +10,10 @@ The prompt (``prompts/judge/``) puts the article FIRST and the statement LAST, a
 are judged one after another, so llama.cpp reuses the evaluated article prefix (its prompt cache keeps the longest
 common token prefix of consecutive calls): only the statement and the answer are new for each call.
 
-A statement whose answer stays invalid after one re-ask, or a model error, makes the summary abstain
-(``value=None`` with the reason); the value is never NaN.
+Each question is one :class:`~summarizer.conversation.Conversation` (the library's one ask → validate → re-ask
+loop), driven call by call with :func:`~summarizer.retry.call_with_retries` (transient failures are retried there,
+invalid answers are re-asked here). A statement whose answer stays invalid after the re-asks (one by default), or a
+model error, makes the summary abstain (``value=None`` with the reason); the value is never NaN.
 """
 
 from __future__ import annotations
@@ -22,11 +24,20 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import SummarizerError
+from ..conversation import Conversation, Usage, converse, run_steps
+from ..errors import OutputError, SummarizerError
 from ..models import get_model
-from ..models.base import ChatRequest, Model
+from ..models.base import ChatRequest, ChatResponse, Model
 from ..prompts import Prompt
-from .faithfulness import FaithfulnessResult, StatementVerdict, _shorten, cannot_judge, statements_of, supported_head
+from ..retry import call_with_retries
+from .faithfulness_result import (
+    FaithfulnessResult,
+    StatementVerdict,
+    cannot_judge,
+    shorten,
+    statements_of,
+    supported_head,
+)
 from .faithfulness_text import split_sentences
 
 __all__ = ["VERDICTS", "JudgeFaithfulnessScorer", "judge_schema"]
@@ -86,9 +97,20 @@ class JudgeFaithfulnessScorer:
         self.max_tokens = max_tokens
         self.prompt = Prompt.load("judge")
         self._verdicts: dict[tuple[int, str], tuple[int, bool]] = {}  # (article hash, statement) -> verdict
-        self.calls = 0
-        self.prompt_tokens = 0
-        self.completion_tokens = 0
+        #: What every judge call so far cost (re-asks included).
+        self.usage = Usage()
+
+    @property
+    def calls(self) -> int:
+        return self.usage.calls
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.usage.prompt_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        return self.usage.completion_tokens
 
     @property
     def model_name(self) -> str:
@@ -133,34 +155,34 @@ class JudgeFaithfulnessScorer:
         return self._verdicts[key]
 
     def _ask(self, sentences: list[str], statement: str) -> tuple[int, bool]:
+        """Ask the model (re-asking an invalid answer); raises OutputError when every answer stays invalid."""
         messages = self._messages(sentences, statement)
         window = self.model.context_window
         needed = self.model.count_tokens("\n".join(m["content"] for m in messages)) + self.max_tokens + 64
         if needed > window:
             raise SummarizerError(f"the article and statement need about {needed} tokens; the model has {window}")
-        schema = judge_schema()
-        for attempt in range(self.reasks + 1):
-            request = ChatRequest(
+        n_sentences = len(sentences)
+
+        def parse(response: ChatResponse) -> tuple[tuple[int, bool] | None, list[str]]:
+            return _parse(response.content, n_sentences)
+
+        conversation = Conversation(
+            request=ChatRequest(
                 messages=tuple(messages),
-                schema=schema,
+                schema=judge_schema(),
                 schema_name="verdict",
                 temperature=0.0,
                 max_tokens=self.max_tokens,
-            )
-            response = self.model.complete(request)
-            self.calls += 1
-            self.prompt_tokens += response.prompt_tokens
-            self.completion_tokens += response.completion_tokens
-            parsed, problems = _parse(response.content, len(sentences))
-            if parsed is not None:
-                return parsed
-            if attempt < self.reasks:
-                messages = [
-                    *messages,
-                    {"role": "assistant", "content": response.content},
-                    {"role": "user", "content": self.prompt.render("reask", problems=problems)},
-                ]
-        raise SummarizerError(f"invalid verdict after {self.reasks} re-ask(s): {'; '.join(problems)}")
+            ),
+            parse=parse,
+            reask=lambda problems: self.prompt.render("reask", problems=problems),
+            max_attempts=self.reasks + 1,
+            model_name=self.model_name,
+        )
+        model = self.model
+        verdict, _ = run_steps(converse(conversation, self.usage),
+                               lambda request: call_with_retries(lambda: model.complete(request)))
+        return verdict
 
     def _score(self, article: str, summary: str | list[str]) -> FaithfulnessResult:
         spans = split_sentences(article)
@@ -172,10 +194,16 @@ class JudgeFaithfulnessScorer:
         for statement in statements:
             try:
                 number, supported = self._judge(sentences, statement)
+            except OutputError as exc:  # every answer invalid, re-asks included; exc names the model and problems
+                return FaithfulnessResult(
+                    value=None,
+                    explanation=f"Cannot judge: no valid verdict for '{shorten(statement)}' ({exc}).",
+                    statements=verdicts,
+                )
             except SummarizerError as exc:
                 return FaithfulnessResult(
                     value=None,
-                    explanation=f"Cannot judge: {self.model_name} gave no verdict for '{_shorten(statement)}' ({exc}).",
+                    explanation=f"Cannot judge: {self.model_name} gave no verdict for '{shorten(statement)}' ({exc}).",
                     statements=verdicts,
                 )
             start, end = spans[number - 1] if number > 0 else (None, None)
@@ -194,6 +222,6 @@ class JudgeFaithfulnessScorer:
         text = f"{supported_head(verdicts)} according to {self.model_name}"
         bad = [v for v in verdicts if not v.supported]
         if bad:
-            text += f"; not supported: '{_shorten(bad[0].statement)}'"
+            text += f"; not supported: '{shorten(bad[0].statement)}'"
         return FaithfulnessResult(value=n_ok / len(verdicts), explanation=text + ".", statements=verdicts)
 

@@ -16,12 +16,14 @@ from ..cache import SummaryCache
 from ..errors import SummarizerError
 from ..grounding import sentences
 from ..models import Model, get_model
-from ..pipeline import summarize
 from ..schema import Provenance, Summary, sha256_text
+from ..session import summarize
 from .suite import Case
 
 BASELINES = ("lead-3", "reference")
 BASELINE_PROMPT = "baseline"
+#: Cases of one system that may run at once when nothing limits it (the runner's worker count still does).
+UNBOUNDED_PARALLEL = 64
 
 
 class NoReferenceError(SummarizerError):
@@ -70,6 +72,7 @@ def _baseline(article: str, text: str, name: str) -> Summary:
 def make_system(name: str) -> System:
     """The system called ``name``; raises ConfigurationError for an unknown model name (before any case runs)."""
     if name in BASELINES:
-        return System(name=name, baseline=True, parallel=64)
+        return System(name=name, baseline=True, parallel=UNBOUNDED_PARALLEL)
     model = get_model(name)
-    return System(name=name, baseline=False, parallel=1 if name.startswith("local/") else 64, model=model)
+    # The model says how many calls it can take at once (an embedded one: 1); otherwise the runner's own bound.
+    return System(name=name, baseline=False, parallel=model.max_concurrency or UNBOUNDED_PARALLEL, model=model)

@@ -1,15 +1,25 @@
 """The one seam between the pipeline and a model.
 
-A model is anything with ``name``, ``endpoint``, ``context_window``, ``count_tokens(text)`` and
-``complete(request) -> response``. Three implementations ship: an OpenAI-compatible endpoint
-(:mod:`summarizer.models.openai_compat`), the embedded llama.cpp runtime (:mod:`summarizer.models.local`) and a
-scripted fake (:mod:`summarizer.models.fake`). The pipeline never knows which one it has.
+A model is anything with ``name``, ``endpoint``, ``context_window``, ``max_concurrency``, ``count_tokens(text)``,
+``complete(request)``, ``acomplete(request)``, ``load()`` and ``close()``. Three implementations ship: an
+OpenAI-compatible endpoint (:mod:`summarizer.models.openai_compat`), the embedded llama.cpp runtime
+(:mod:`summarizer.models.local`) and a scripted fake (:mod:`summarizer.models.fake`). The pipeline never knows which
+one it has; what differs between them (how many calls may run at once, whether a call is free) is asked of the model
+object, never read from its name.
+
+:class:`ModelBase` gives a new implementation the defaults: ``acomplete`` runs ``complete`` on a thread of its own
+(not the event loop's small default pool, so concurrency is what the caller asks for); ``load`` and ``close`` do
+nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 #: Key marking a string in a JSON schema that must be a verbatim passage of the input. A backend that controls
 #: decoding (a grammar) may enforce it with ``ChatRequest.verbatim_choices``; others drop the key.
@@ -28,6 +38,8 @@ class ChatRequest:
     seed: int | None = 0
     #: Verbatim passages of the input that strings marked ``x-verbatim`` may take. None: no restriction.
     verbatim_choices: tuple[str, ...] | None = None
+    #: Seconds before an endpoint call is given up as a (transient) timeout. None: the backend's default.
+    timeout_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,11 @@ class Model(Protocol):
         """Tokens of prompt plus answer the model can take."""
         ...
 
+    @property
+    def max_concurrency(self) -> int | None:
+        """Calls that can usefully run at once (an embedded model: 1), or None for no limit of the model's own."""
+        ...
+
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes for this model (an estimate where the tokenizer is not at hand)."""
         ...
@@ -69,6 +86,70 @@ class Model(Protocol):
     def complete(self, request: ChatRequest) -> ChatResponse:
         """Answer one request. Raise :class:`~summarizer.errors.TransientModelError` for retryable failures."""
         ...
+
+    async def acomplete(self, request: ChatRequest) -> ChatResponse:
+        """:meth:`complete` for an event loop; must not block it."""
+        ...
+
+    def load(self) -> None:
+        """Make ready what the first call needs (weights, a runtime); a ConfigurationError here, not mid-batch."""
+        ...
+
+    def close(self) -> None:
+        """Release clients, connections or memory the model holds."""
+        ...
+
+
+class ModelBase:
+    """Defaults for :class:`Model` implementations: subclass and write ``complete`` (and the properties)."""
+
+    @property
+    def max_concurrency(self) -> int | None:
+        return None
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        raise NotImplementedError
+
+    async def acomplete(self, request: ChatRequest) -> ChatResponse:
+        return await in_thread(self.complete, request)
+
+    def load(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+R = TypeVar("R")
+
+
+async def in_thread(fn: Callable[..., R], *args: Any) -> R:
+    """Run a blocking call on a daemon thread of its own and await its result.
+
+    Not ``asyncio.to_thread``: its shared pool has a handful of threads on a small machine, which would cap the
+    concurrency a caller asked for; and a daemon thread does not keep the process alive after Ctrl-C.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[R] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.cancelled():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def work() -> None:
+        try:
+            result, error = fn(*args), None
+        except BaseException as exc:
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop closed while we worked: nobody is waiting
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=work, name="summarizer-call", daemon=True).start()
+    return await future
 
 
 def estimate_tokens(text: str) -> int:

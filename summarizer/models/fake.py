@@ -2,35 +2,44 @@
 
 ``ScriptedModel(handler)`` answers each request with ``handler(request)``: a string (the model's text), a
 :class:`ChatResponse`, or an exception to raise. ``ScriptedModel.replies([...])`` answers from a list in order.
+``latency`` makes every call take that many seconds (slept, on the event loop for ``acomplete``), which is how a
+test sees concurrency without a server.
 The name ``fake/<anything>`` gives the default handler, :func:`extractive_answer`, which builds a valid summary
 from the article's first sentences — deterministic, grounded, and free.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
-from .base import ChatRequest, ChatResponse, estimate_tokens
+from .base import ChatRequest, ChatResponse, ModelBase, estimate_tokens
 
 Handler = Callable[[ChatRequest], "str | ChatResponse | BaseException"]
 
 _ARTICLE = re.compile(r"<article>\n?(.*?)\n?</article>", re.DOTALL)
 
 
-class ScriptedModel:
+class ScriptedModel(ModelBase):
     """A model whose answers are written by a function. Records every request it gets in ``requests``."""
 
     def __init__(self, handler: Handler | None = None, *, name: str = "fake/scripted",
-                 context_window: int = 32768) -> None:
+                 context_window: int = 32768, latency: float = 0.0) -> None:
         self._handler = handler or extractive_answer
         self._name = name
         self._context = context_window
+        self._latency = latency
         self._lock = threading.Lock()
         self.requests: list[ChatRequest] = []
+        #: The most calls that were ever in progress at once.
+        self.max_in_flight = 0
+        self._in_flight = 0
 
     @classmethod
     def replies(cls, replies: Iterable[str | ChatResponse | BaseException], **kwargs: Any) -> ScriptedModel:
@@ -60,6 +69,31 @@ class ScriptedModel:
         return estimate_tokens(text)
 
     def complete(self, request: ChatRequest) -> ChatResponse:
+        self._enter()
+        try:
+            time.sleep(self._latency)
+            return self._answer(request)
+        finally:
+            self._leave()
+
+    async def acomplete(self, request: ChatRequest) -> ChatResponse:
+        self._enter()
+        try:
+            await asyncio.sleep(self._latency)
+            return self._answer(request)
+        finally:
+            self._leave()
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _answer(self, request: ChatRequest) -> ChatResponse:
         with self._lock:
             self.requests.append(request)
             reply = self._handler(request)
@@ -72,20 +106,50 @@ class ScriptedModel:
 
 
 def extractive_answer(request: ChatRequest) -> str:
-    """A valid answer built from the request: the article's first sentences as headline, summary and claims."""
+    """A valid answer built from the request: the article's first sentences as headline, summary and claims.
+
+    Free text is cut (at a word) to the ``maxLength`` the request's schema gives each field, so the answer is valid
+    for any article; quotes are whole sentences, as the article has them.
+    """
     choices = list(request.verbatim_choices or ())
     if not choices:
         match = _ARTICLE.search(request.messages[-1]["content"]) if request.messages else None
         text = match.group(1) if match else ""
         choices = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 3]
     properties = request.schema.get("properties", {})
+    limit = partial(_max_length, request.schema)
     lead = choices[:3]
     answer: dict[str, Any] = {
-        "headline": " ".join((lead[0] if lead else "Untitled").split()[:12]),
-        "summary": " ".join(lead) or "No summary.",
+        "headline": _fit(" ".join((lead[0] if lead else "Untitled").split()[:12]), limit("headline")),
+        "summary": _fit(" ".join(lead) or "No summary.", limit("summary")),
     }
     if "claims" in properties:
         answer["claims"] = [
-            {"statement": s, "speaker": None, "kind": "fact", "certainty": "asserted", "quotes": [s]} for s in lead
+            {"statement": _fit(s, limit("statement")), "speaker": None, "kind": "fact", "certainty": "asserted",
+             "quotes": [s]}
+            for s in lead
         ]
     return json.dumps(answer)
+
+
+def _max_length(schema: Any, name: str) -> int | None:
+    """The ``maxLength`` of the first property called ``name`` anywhere in ``schema``."""
+    if isinstance(schema, dict):
+        prop = schema.get("properties", {}).get(name)
+        if isinstance(prop, dict) and isinstance(prop.get("maxLength"), int):
+            return int(prop["maxLength"])
+        for value in schema.values():
+            if (found := _max_length(value, name)) is not None:
+                return found
+    elif isinstance(schema, list):
+        for value in schema:
+            if (found := _max_length(value, name)) is not None:
+                return found
+    return None
+
+
+def _fit(text: str, limit: int | None) -> str:
+    if limit is None or len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return (cut or text[: limit - 1]) + "…"

@@ -1,4 +1,11 @@
-"""The embedded model: llama.cpp in-process through llama-cpp-python, with grammar-constrained JSON."""
+"""The embedded model: llama.cpp in-process through llama-cpp-python, with grammar-constrained JSON.
+
+A loaded GGUF file is a :class:`_Context`, shared by every :class:`LocalModel` of the process that names it (loading
+takes seconds and a gigabyte). A llama.cpp context is not thread-safe, so the context owns the lock that serialises
+its calls — not the wrapper, of which there may be many. Each call also takes one of the process's CPU slots
+(cores ÷ threads per call, at least one), so two contexts never spin their threads on the same cores at once:
+llama.cpp's threads busy-wait, and oversubscribed cores are many times slower, not a little.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, ModelError
 from ..schema_tools import plain_schema, restrict_verbatim
-from .base import ChatRequest, ChatResponse
+from .base import ChatRequest, ChatResponse, ModelBase
 from .gbnf import GrammarError, schema_to_gbnf
 from .weights import EMBEDDED, Weights
 
@@ -20,17 +27,31 @@ DEFAULT_N_CTX = 4096
 #: Mild repetition penalty: at temperature 0 small models otherwise loop inside free-text fields.
 REPEAT_PENALTY = 1.1
 
-_loaded: dict[tuple[str, int], Any] = {}
+class _Context:
+    """One loaded model file: the llama.cpp object and the lock its calls take."""
+
+    def __init__(self, llama: Any) -> None:
+        self.llama = llama
+        self.lock = threading.Lock()
+
+
+_loaded: dict[tuple[str, int], _Context] = {}
 _load_lock = threading.Lock()
+_cpu_slots: threading.BoundedSemaphore | None = None
 
 
 @atexit.register
 def _close_all() -> None:
-    """Free models while the interpreter is whole (llama-cpp-python's finalizer fails at shutdown otherwise)."""
+    """Free models while the interpreter is whole (llama-cpp-python's finalizer fails at shutdown otherwise).
+
+    A context still generating (on a daemon thread, after Ctrl-C) is left to the operating system: freeing it under
+    the running call would crash the exit.
+    """
     with _load_lock:
-        for llama in _loaded.values():
-            with contextlib.suppress(Exception):
-                llama.close()
+        for context in _loaded.values():
+            if context.lock.acquire(timeout=0.1):
+                with contextlib.suppress(Exception):
+                    context.llama.close()
         _loaded.clear()
 
 
@@ -46,7 +67,16 @@ def threads() -> int:
     return os.cpu_count() or 1
 
 
-def _load(path: Path, n_ctx: int) -> Any:
+def _cpu() -> threading.BoundedSemaphore:
+    """The process's CPU slots for embedded calls: cores ÷ threads per call, at least one."""
+    global _cpu_slots
+    with _load_lock:
+        if _cpu_slots is None:
+            _cpu_slots = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // threads()))
+        return _cpu_slots
+
+
+def _load(path: Path, n_ctx: int) -> _Context:
     """Load a GGUF file once per process (loading takes seconds; generation is what we pay for)."""
     key = (str(path), n_ctx)
     with _load_lock:
@@ -59,19 +89,14 @@ def _load(path: Path, n_ctx: int) -> Any:
                     'pip install "summarizer[local]"'
                 ) from None
             try:
-                _loaded[key] = Llama(
-                    model_path=str(path),
-                    n_ctx=n_ctx,
-                    n_threads=threads(),
-                    seed=0,
-                    verbose=False,
-                )
+                llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads(), seed=0, verbose=False)
             except (ValueError, RuntimeError) as exc:
                 raise ConfigurationError(f"cannot load {path}: {exc}") from None
+            _loaded[key] = _Context(llama)
         return _loaded[key]
 
 
-class LocalModel:
+class LocalModel(ModelBase):
     """A GGUF model run in this process. JSON is forced by a grammar built from the request's schema."""
 
     def __init__(self, name: str, path: Path | None = None, *, weights: Weights | None = None,
@@ -82,7 +107,6 @@ class LocalModel:
         self._path = path
         self._weights = weights
         self._n_ctx = n_ctx or (weights.n_ctx if weights else DEFAULT_N_CTX)
-        self._lock = threading.Lock()  # one generation at a time: a llama.cpp context is not thread-safe
 
     @classmethod
     def from_name(cls, name: str) -> LocalModel:
@@ -110,24 +134,33 @@ class LocalModel:
     def context_window(self) -> int:
         return self._n_ctx
 
+    @property
+    def max_concurrency(self) -> int:
+        return 1  # one call at a time per context; more would only queue on its lock
+
     def model_path(self) -> Path:
         if self._path is None:
             assert self._weights is not None
             self._path = self._weights.path()
         return self._path
 
-    def _llama(self) -> Any:
+    def _context(self) -> _Context:
         return _load(self.model_path(), self._n_ctx)
 
+    def load(self) -> None:
+        """Assemble the weights if needed and load them (a ConfigurationError now rather than at the first call)."""
+        self._context()
+
     def count_tokens(self, text: str) -> int:
-        return len(self._llama().tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        return len(self._context().llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         choices = request.verbatim_choices or ()
         schema = restrict_verbatim(request.schema, choices) if choices else plain_schema(request.schema)
-        llama = self._llama()
+        context = self._context()
+        llama = context.llama
         grammar = grammar_for(llama, schema)
-        with self._lock:
+        with context.lock, _cpu():
             try:
                 out = llama.create_chat_completion(
                     messages=list(request.messages),

@@ -4,28 +4,31 @@ Structured output is negotiated: ``json_schema`` (strict) first; if the endpoint
 ``json_object`` with the schema attached (llama.cpp's extension), then plain ``json_object``, then JSON asked for in
 the prompt alone. What worked is remembered per endpoint and model for the life of the process.
 
-The client is made with ``max_retries=0``: retrying is the pipeline's job (:mod:`summarizer.retry`), so the two
-budgets do not multiply.
+Blocking calls go through ``openai.OpenAI``, calls from an event loop through ``openai.AsyncOpenAI`` (one client per
+event loop: an async client's connection pool belongs to the loop that made it), so concurrency is real connections
+in flight, not threads. Both clients are made with ``max_retries=0``: retrying is the session's job
+(:mod:`summarizer.retry`), so the two budgets do not multiply.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import threading
-from typing import Any
+import weakref
+from typing import Any, NoReturn
 
 import openai
 from openai.types.chat import ChatCompletion
 
 from ..errors import ConfigurationError, ModelError, TransientModelError
+from ..options import DEFAULT_TIMEOUT_S
 from ..schema_tools import plain_schema, strict_schema
-from .base import ChatRequest, ChatResponse, estimate_tokens
+from .base import ChatRequest, ChatResponse, ModelBase, estimate_tokens
 
 #: Response formats in order of preference.
 MODES = ("json_schema", "json_object_schema", "json_object", "prompt")
-#: Default request timeout in seconds (a long article on a slow local server takes a while).
-DEFAULT_TIMEOUT_S = 300.0
 #: Context assumed for endpoints, which do not say theirs.
 DEFAULT_CONTEXT = 32768
 _OPENAI_HOST = "api.openai.com"
@@ -39,13 +42,19 @@ _modes: dict[tuple[str, str], str] = {}
 _modes_lock = threading.Lock()
 
 
-class OpenAIModel:
+class OpenAIModel(ModelBase):
     """``openai/<model>``: an OpenAI-compatible chat completions endpoint."""
 
-    def __init__(self, model: str, *, client: openai.OpenAI | None = None, context_window: int | None = None,
+    def __init__(self, model: str, *, client: openai.OpenAI | None = None,
+                 async_client: openai.AsyncOpenAI | None = None, context_window: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self._model = model
+        self._timeout = timeout
         self._client = client or _make_client(timeout)
+        self._given_async = async_client
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
+            weakref.WeakKeyDictionary()
+        )
         self._context = context_window or DEFAULT_CONTEXT
 
     @classmethod
@@ -80,16 +89,58 @@ class OpenAIModel:
         while True:
             try:
                 response = self._client.chat.completions.create(**self._arguments(request, mode))
-            except openai.APIStatusError as exc:
-                if _rejects_format(exc) and mode != MODES[-1]:
-                    mode = MODES[MODES.index(mode) + 1]
-                    continue
-                raise _translate(exc, self.name) from None
-            except openai.APIConnectionError as exc:  # includes timeouts
-                raise TransientModelError(f"{self.name}: cannot reach {self.endpoint}: {exc}") from None
-            except openai.OpenAIError as exc:  # a body that is not a chat completion, and the like
-                raise ModelError(f"{self.name}: unusable response from {self.endpoint}: {exc}") from None
-            break
+            except openai.OpenAIError as exc:
+                mode = self._fallback(exc, mode)
+                continue
+            return self._response(response, mode)
+
+    async def acomplete(self, request: ChatRequest) -> ChatResponse:
+        client = self._async_client()
+        mode = self.mode()
+        while True:
+            try:
+                response = await client.chat.completions.create(**self._arguments(request, mode))
+            except openai.OpenAIError as exc:
+                mode = self._fallback(exc, mode)
+                continue
+            return self._response(response, mode)
+
+    def close(self) -> None:
+        """Close the blocking client (async clients close with their event loop, or :meth:`aclose`)."""
+        self._client.close()
+
+    async def aclose(self) -> None:
+        """Close the async client of the running event loop, if one was made."""
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None and client is not self._given_async:
+            await client.close()
+
+    def _async_client(self) -> openai.AsyncOpenAI:
+        if self._given_async is not None:
+            return self._given_async
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = openai.AsyncOpenAI(base_url=str(self._client.base_url), api_key=self._client.api_key,
+                                        max_retries=0, timeout=self._timeout)
+            self._async_clients[loop] = client
+        return client
+
+    def _fallback(self, exc: openai.OpenAIError, mode: str) -> str:
+        """The next response format to try when the endpoint refused this one; any other failure is raised typed."""
+        if isinstance(exc, openai.APIStatusError) and _rejects_format(exc) and mode != MODES[-1]:
+            return MODES[MODES.index(mode) + 1]
+        self._raise(exc)
+
+    def _raise(self, exc: openai.OpenAIError) -> NoReturn:
+        if isinstance(exc, openai.APIStatusError):
+            raise _translate(exc, self.name) from None
+        if isinstance(exc, openai.APIConnectionError):  # includes timeouts
+            raise TransientModelError(f"{self.name}: cannot reach {self.endpoint}: {exc}") from None
+        # a body that is not a chat completion, and the like
+        raise ModelError(f"{self.name}: unusable response from {self.endpoint}: {exc}") from None
+
+    def _response(self, response: Any, mode: str) -> ChatResponse:
         if not isinstance(response, ChatCompletion):
             raise ModelError(f"{self.name}: {self.endpoint} did not answer with a chat completion: "
                              f"{str(response)[:120]!r}")
@@ -114,6 +165,8 @@ class OpenAIModel:
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
         }
+        if request.timeout_s is not None:
+            args["timeout"] = request.timeout_s
         if request.seed is not None:
             args["seed"] = request.seed
         if mode == "json_schema":
@@ -174,7 +227,7 @@ def _translate(exc: openai.APIStatusError, name: str) -> Exception:
     detail = " ".join(str(exc.message).split())[:300]
     if status in _TRANSIENT_STATUS or status >= 500:
         wait = retry_after_seconds(exc.response.headers)
-        return TransientModelError(f"{name}: HTTP {status}: {detail}", retry_after=wait)
+        return TransientModelError(f"{name}: HTTP {status}: {detail}", retry_after=wait, status=status)
     if status in (401, 403):
         return ConfigurationError(f"{name}: the endpoint refused the API key (HTTP {status}); check OPENAI_API_KEY")
     if status == 404:

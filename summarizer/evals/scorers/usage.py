@@ -8,18 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...models.pricing import price
 from .base import Context, Score, register
-
-#: US dollars per million (prompt, completion) tokens. Local, fake and baseline systems cost nothing.
-#: A suite's ``prices:`` adds to or overrides this table.
-PRICES: dict[str, tuple[float, float]] = {
-    "openai/gpt-4o-mini": (0.15, 0.60),
-    "openai/gpt-4o": (2.50, 10.00),
-    "openai/gpt-4.1": (2.00, 8.00),
-    "openai/gpt-4.1-mini": (0.40, 1.60),
-    "openai/gpt-4.1-nano": (0.10, 0.40),
-}
-FREE_PREFIXES = ("local/", "fake/")
 
 
 def _cached(ctx: Context) -> dict[str, Any]:
@@ -46,20 +36,22 @@ def tokens(ctx: Context) -> Score:
                  details={"prompt": p.prompt_tokens, "completion": p.completion_tokens, **_cached(ctx)})
 
 
-@register("cost", "US dollars for the tokens, from a per-model price table (0 for local, fake and baselines).",
-          better="lower", options=("prices",))
+@register("cost", "US dollars for the tokens, from a per-model price table (0 for in-process models and "
+          "baselines).", better="lower", options=("prices",))
 def cost(ctx: Context) -> Score:
     assert ctx.summary is not None
     p = ctx.summary.provenance
-    if ctx.baseline or ctx.system.startswith(FREE_PREFIXES):
+    if ctx.baseline:
         return Score(value=0.0, explanation=f"{ctx.system} runs locally: free.")
-    table = dict(PRICES)
-    for name, price in (ctx.options.get("prices") or {}).items():
-        table[name] = (float(price["prompt"]), float(price["completion"]))
-    if ctx.system not in table:
-        return Score(value=None, explanation=f"Cannot judge: no price for {ctx.system}; add it to the suite's "
+    prices = ctx.options.get("prices") or {}  # the suite's own table: {model: {prompt: $, completion: $}}
+    extra = {name: (float(v["prompt"]), float(v["completion"])) for name, v in prices.items()}
+    per_million = price(p.model, p.endpoint, extra=extra)
+    if per_million is None:
+        return Score(value=None, explanation=f"Cannot judge: no price for {p.model}; add it to the suite's "
                                              "`prices:` (dollars per million prompt/completion tokens).")
-    prompt, completion = table[ctx.system]
+    if p.endpoint is None:
+        return Score(value=0.0, explanation=f"{ctx.system} runs locally: free.")
+    prompt, completion = per_million
     dollars = (p.prompt_tokens * prompt + p.completion_tokens * completion) / 1e6
     return Score(value=dollars, explanation=f"${dollars:.6f} at ${prompt}/${completion} per million tokens.",
                  details={"price_prompt": prompt, "price_completion": completion, **_cached(ctx)})

@@ -1,0 +1,219 @@
+"""An OpenAI-compatible chat server with a fixed latency and no model, for concurrency benchmarks and tests.
+
+    .venv/bin/python bench/latency_server.py --port 0 --latency 0.2 [--port-file PATH]
+    .venv/bin/python bench/latency_server.py --port 0 --replay recorded.jsonl
+    .venv/bin/python bench/latency_server.py --port 0 --record recorded.jsonl --upstream http://127.0.0.1:8080/v1
+
+It binds 127.0.0.1 only and prints ``listening on http://127.0.0.1:PORT/v1`` as its first line of output.
+Each ``POST /v1/chat/completions`` sleeps ``--latency`` seconds in its own thread (so concurrent requests overlap,
+as they would on a server batching them) and then answers with:
+
+- by default, :func:`summarizer.models.fake.extractive_answer` for the request: a valid summary built from the
+  first sentences of the ``<article>`` in the last message;
+- with ``--replay FILE``, the recorded response for the request's key (404 for an unknown one);
+- with ``--record FILE --upstream URL``, whatever the upstream answers (no latency added), appending it to FILE.
+
+Recordings are JSON lines ``{"key": ..., "response": {...}}``, the key being :func:`request_key`.
+``GET /stats`` shows ``{"requests", "in_flight", "max_in_flight"}`` (chat requests only); ``POST /stats/reset``
+zeroes ``requests`` and ``max_in_flight``. ``GET /v1/models`` lists one model, ``latency``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from summarizer.models.base import ChatRequest
+from summarizer.models.fake import extractive_answer
+
+
+def request_key(body: dict[str, Any]) -> str:
+    """The replay key of a chat request: what the answer depends on, the model and the messages."""
+    payload = json.dumps({"model": body.get("model"), "messages": body["messages"]}, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _schema(body: dict[str, Any]) -> dict[str, Any]:
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return dict(fmt["json_schema"]["schema"])
+    if fmt.get("type") == "json_object" and "schema" in fmt:
+        return dict(fmt["schema"])
+    return {"properties": {"claims": {}}}
+
+
+def _completion(body: dict[str, Any]) -> dict[str, Any]:
+    content = extractive_answer(ChatRequest(messages=tuple(body["messages"]), schema=_schema(body)))
+    prompt = sum(len(str(m.get("content", ""))) for m in body["messages"]) // 4
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion", "created": int(time.time()),
+        "model": body.get("model") or "latency",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": len(content) // 4,
+                  "total_tokens": prompt + len(content) // 4},
+    }
+
+
+class LatencyServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(self, port: int, latency: float, replay: dict[str, Any] | None = None,
+                 record: Path | None = None, upstream: str | None = None) -> None:
+        super().__init__(("127.0.0.1", port), Handler)
+        self.latency, self.replay, self.record, self.upstream = latency, replay, record, upstream
+        self.lock = threading.Lock()  # guards the counters and the record file
+        self.requests = self.in_flight = self.max_in_flight = 0
+
+    def stats(self) -> dict[str, int]:
+        with self.lock:
+            return {"requests": self.requests, "in_flight": self.in_flight, "max_in_flight": self.max_in_flight}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: LatencyServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, payload: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _json(self, status: int, obj: Any) -> None:
+        self._send(status, json.dumps(obj).encode("utf-8"))
+
+    def _error(self, status: int, message: str, kind: str) -> None:
+        self._json(status, {"error": {"message": message, "type": kind}})
+
+    def do_GET(self) -> None:
+        if self.path == "/stats":
+            self._json(200, self.server.stats())
+        elif self.path == "/v1/models":
+            self._json(200, {"object": "list", "data": [{"id": "latency", "object": "model"}]})
+        else:
+            self._error(404, f"no such path: GET {self.path}", "not_found")
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))  # always drain it, for keep-alive
+        if self.path == "/stats/reset":
+            with self.server.lock:
+                self.server.requests = self.server.max_in_flight = 0
+            self._json(200, self.server.stats())
+        elif self.path != "/v1/chat/completions":
+            self._error(404, f"no such path: POST {self.path}", "not_found")
+        else:
+            try:
+                body = json.loads(raw)
+                if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+                    raise ValueError("the body must be a JSON object with a 'messages' list")
+            except ValueError as e:
+                self._error(400, f"bad request body: {e}", "invalid_request_error")
+                return
+            if body.get("stream"):
+                self._error(400, "streaming is not supported", "invalid_request_error")
+                return
+            with self.server.lock:
+                self.server.requests += 1
+                self.server.in_flight += 1
+                self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
+            try:
+                self._chat(body, raw)
+            except Exception as e:  # an answer, not a dropped connection
+                self._error(500, f"{type(e).__name__}: {e}", "server_error")
+            finally:
+                with self.server.lock:
+                    self.server.in_flight -= 1
+
+    def _chat(self, body: dict[str, Any], raw: bytes) -> None:
+        server = self.server
+        if server.upstream:
+            self._forward(body, raw)
+            return
+        time.sleep(server.latency)
+        if server.replay is None:
+            self._json(200, _completion(body))
+        elif (response := server.replay.get(request_key(body))) is not None:
+            self._json(200, response)
+        else:
+            self._error(404, "no recorded response for this request", "not_found")
+
+    def _forward(self, body: dict[str, Any], raw: bytes) -> None:
+        server = self.server
+        headers = {"Content-Type": "application/json"}
+        if auth := self.headers.get("Authorization"):
+            headers["Authorization"] = auth
+        request = urllib.request.Request(f"{server.upstream}/chat/completions", data=raw, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=600) as reply:
+                payload = reply.read()
+        except urllib.error.HTTPError as e:  # passed through as it came
+            self._send(e.code, e.read())
+            return
+        except urllib.error.URLError as e:
+            self._error(502, f"upstream unreachable: {e.reason}", "upstream_error")
+            return
+        if server.record is not None:
+            line = json.dumps({"key": request_key(body), "response": json.loads(payload)}) + "\n"
+            with server.lock, server.record.open("a", encoding="utf-8") as f:
+                f.write(line)
+        self._send(200, payload)
+
+
+def load_replay(path: Path) -> dict[str, Any]:
+    records = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    return {r["key"]: r["response"] for r in records}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds each chat request waits")
+    parser.add_argument("--replay", type=Path, help="answer from this JSONL recording")
+    parser.add_argument("--record", type=Path, help="append upstream answers to this JSONL file")
+    parser.add_argument("--upstream", help="base URL (…/v1) to forward to when recording")
+    parser.add_argument("--port-file", type=Path, help="also write the port here")
+    args = parser.parse_args(argv)
+    if (args.record is None) != (args.upstream is None):
+        parser.error("--record and --upstream go together")
+    if args.replay and args.upstream:
+        parser.error("--replay and --record are exclusive")
+    replay = load_replay(args.replay) if args.replay else None
+    upstream = args.upstream.rstrip("/") if args.upstream else None
+    server = LatencyServer(args.port, args.latency, replay, args.record, upstream)
+    port = server.server_address[1]
+    if args.port_file:
+        tmp = args.port_file.with_name(args.port_file.name + ".tmp")
+        tmp.write_text(str(port), encoding="utf-8")
+        tmp.replace(args.port_file)  # readers never see a half-written file
+    print(f"listening on http://127.0.0.1:{port}/v1", flush=True)
+
+    def stop(signum: int, frame: object) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()  # shutdown() waits for serve_forever
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
