@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
 from .errors import ArticleError
 
 #: Share of control characters (other than whitespace) above which text is taken for binary data.
 MAX_CONTROL_SHARE = 0.01
+#: Control characters (Unicode category Cc) other than NUL and the whitespace ones (tab, newlines, form feed).
+_CONTROL = re.compile("[\x01-\x08\x0e-\x1f\x7f-\x9f]")
 #: Articles shorter than this many non-space characters have nothing to summarise.
 MIN_CHARS = 20
 
@@ -34,7 +36,7 @@ def check_article(text: str) -> str:
         raise ArticleError("the article is empty" if not text else "the article is only whitespace")
     if "\x00" in text:
         raise ArticleError(f"the article is binary data (NUL character at offset {text.index(chr(0))}), not text")
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f\v")
+    controls = len(_CONTROL.findall(text))
     if controls > MAX_CONTROL_SHARE * len(text):
         raise ArticleError(f"the article looks like binary data ({controls} control characters)")
     if "\ufffd" in text and text.count("\ufffd") > MAX_CONTROL_SHARE * len(text):

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import ArticleError
+from .errors import ArticleError, ConfigurationError
 from .schema import Summary
 from .session import Failure, Result, Summarizer
 
@@ -264,7 +264,9 @@ def run_batch(session: Summarizer, rows: Iterable[InputRow | BadRow], sink: Sink
     """Summarise every row not already finished in ``sink``; write each result as it comes; compact at the end.
 
     Per-article problems (bad text, model failures, invalid output) are error rows; the run goes on. Ctrl-C stops
-    it with what was written kept (``interrupted``), and the file left as it is for the next run to resume.
+    it with what was written kept (``interrupted``), and the file left as it is for the next run to resume. A
+    :class:`ConfigurationError` met mid-run (the endpoint refuses the key, does not know the model) is raised: it is
+    no article's fault, and every other row would fail the same way.
     """
     started = time.perf_counter()
     report = BatchReport()
@@ -329,6 +331,8 @@ def run_batch(session: Summarizer, rows: Iterable[InputRow | BadRow], sink: Sink
     try:
         for index, result in session.as_completed(todo()):
             drain()
+            if isinstance(result, Failure) and isinstance(result.exception, ConfigurationError):
+                raise result.exception  # a refused key or unknown model is not this article's fault: stop, resumable
             item = pending.pop(index)
             emit(result_row(item.id, item.extra, result), result)
         drain()

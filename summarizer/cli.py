@@ -143,7 +143,8 @@ def batch_cmd(
             sink.close()
     err.print(BatchProgress.summary_line(report, session.model), soft_wrap=True, highlight=False)
     if report.interrupted:
-        err.print(f"interrupted: the rows written are kept in {out}; rerun the same command to resume")
+        err.print(f"interrupted: the rows written are kept in {out}; rerun the same command to resume",
+                  soft_wrap=True)
         raise SystemExit(EXIT_INTERRUPTED)
     if not report.ok:
         raise SystemExit(EXIT_BATCH_ERRORS)

@@ -8,17 +8,19 @@ call policy it has. Caching, limits and retries of transient failures are the se
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from .cache import cache_key
-from .conversation import Conversation, Steps, Usage, converse, validate_as
+from .conversation import Check, Conversation, Steps, Usage, converse, validate_as
 from .errors import OutputError
 from .grounding import Grounder, sentence_spans
 from .models.base import ChatRequest, Model
@@ -42,6 +44,8 @@ from .schema_tools import plain_schema
 
 log = logging.getLogger(__name__)
 
+M = TypeVar("M", bound=BaseModel)
+
 #: Tokens kept free in the context window besides prompt and answer.
 CONTEXT_MARGIN = 64
 
@@ -61,22 +65,22 @@ def summary_key(text: str, llm: Model, options: SummarizeOptions) -> str:
 def summary_steps(text: str, llm: Model, options: SummarizeOptions) -> Steps[Summary]:
     """Summarise a checked article (see :func:`~summarizer.article.coerce_article`) into a verified Summary."""
     started = time.perf_counter()
+    job = _Job(text, llm, options, number_forms(text))
     prompt = Prompt.load("summarize")
-    usage = Usage()
     parts = _split(text, llm, prompt, options)
-    article_numbers = number_forms(text)
     drafts = []
     for i, span in enumerate(parts, 1):
         part = _Part(text, span, index=i if len(parts) > 1 else 0, count=len(parts))
-        drafts.append((yield from _summarize_part(part, article_numbers, llm, prompt, options, usage)))
-    headline, overview = yield from _overview(drafts, article_numbers, llm, options, usage)
+        drafts.append((yield from _summarize_part(job, part, prompt)))
+    headline, overview = yield from _overview(job, drafts)
     claims = _dedupe([c for d in drafts for c in d.claims])
+    usage = job.usage
     summary = Summary(
         headline=headline,
         summary=overview,
         claims=claims,
         rejected_claims=[r for d in drafts for r in d.rejected],
-        flags=_number_flags(headline, overview, [c.statement for c in claims], article_numbers),
+        flags=_number_flags(headline, overview, [c.statement for c in claims], job.article_numbers),
         article_sha256=sha256_text(text),
         article_chars=len(text),
         provenance=Provenance(
@@ -93,6 +97,18 @@ def summary_steps(text: str, llm: Model, options: SummarizeOptions) -> Steps[Sum
     )
     summary.verify(text)  # the invariant, checked before anything is returned or stored
     return summary
+
+
+@dataclass
+class _Job:
+    """What every step of one summary needs: the article, the model, the options, what it cost so far."""
+
+    text: str
+    llm: Model
+    options: SummarizeOptions
+    #: The article's numbers in every written form, read once (the number check compares against them).
+    article_numbers: frozenset[str]
+    usage: Usage = field(default_factory=Usage)
 
 
 @dataclass(frozen=True)
@@ -120,15 +136,28 @@ class _PartResult:
 
 
 def _messages(prompt: Prompt, schema: type[BaseModel], **context: Any) -> list[dict[str, str]]:
-    shown = json.dumps(_prompt_schema(schema), separators=(",", ":"), ensure_ascii=False)
     return [
-        {"role": "system", "content": prompt.render("system", schema=shown)},
+        {"role": "system", "content": _system(prompt, schema)},
         {"role": "user", "content": prompt.render("user", **context)},
     ]
 
 
-def _prompt_schema(schema: type[BaseModel]) -> dict[str, Any]:
-    return plain_schema(schema.model_json_schema())
+def _system(prompt: Prompt, schema: type[BaseModel]) -> str:
+    """The system message: the same for every article, so rendered once (pydantic's schema generation is slow)."""
+    key = (prompt.version, schema)
+    if (text := _SYSTEM.get(key)) is None:
+        shown = json.dumps(plain_schema(_json_schema(schema)), separators=(",", ":"), ensure_ascii=False)
+        text = _SYSTEM[key] = prompt.render("system", schema=shown)
+    return text
+
+
+_SYSTEM: dict[tuple[str, type[BaseModel]], str] = {}
+
+
+@cache
+def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema, made once. Shared: callers must not mutate it (the schema tools build new dicts)."""
+    return schema.model_json_schema()
 
 
 def _delimit(article: str) -> str:
@@ -184,60 +213,60 @@ def _bounded_sentences(text: str, llm: Model, budget: int) -> list[tuple[int, in
 # -- call, validate, ground, re-ask ------------------------------------------------------------------------------
 
 
-def _summarize_part(part: _Part, article_numbers: frozenset[str], llm: Model, prompt: Prompt,
-                    options: SummarizeOptions, usage: Usage) -> Steps[_PartResult]:
+def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult]:
     grounder = Grounder(part.text)
+    max_claims = job.options.max_claims
     messages = _messages(prompt, DraftSummary, article=_delimit(part.text), part=part.index, parts=part.count,
-                         max_claims=options.max_claims)
+                         max_claims=max_claims)
 
     def check(draft: DraftSummary) -> tuple[list[str], list[str]]:
         problems = []
-        if len(draft.claims) > options.max_claims:
-            problems.append(f"give at most {options.max_claims} claims, not {len(draft.claims)}")
+        if len(draft.claims) > max_claims:
+            problems.append(f"give at most {max_claims} claims, not {len(draft.claims)}")
         for i, claim in enumerate(draft.claims, 1):
             for quote in claim.quotes:
                 if grounder.locate(quote) is None:
                     problems.append(f"claim {i}: this quote is not in the article word for word: {quote!r}")
         statements = [c.statement for c in draft.claims]
-        return problems, _number_problems(draft.headline, draft.summary, statements, article_numbers)
+        return problems, _number_problems(draft.headline, draft.summary, statements, job.article_numbers)
 
-    request = _request(messages, DraftSummary, _draft_schema(options.max_claims), options,
-                       verbatim_choices=tuple(part.text[s:e] for s, e in sentence_spans(part.text)))
-    draft, _ = yield from converse(_conversation(request, DraftSummary, check, prompt, llm, options), usage)
-    draft = draft.model_copy(update={"claims": draft.claims[: options.max_claims]})
+    choices = tuple(part.text[s:e] for s, e in sentence_spans(part.text))
+    draft = yield from _ask(job, prompt, messages, DraftSummary, _draft_schema(max_claims), check, choices)
+    draft = draft.model_copy(update={"claims": draft.claims[:max_claims]})
     claims, rejected = _ground(draft, grounder, offset=part.span[0])
     return _PartResult(draft, claims, rejected)
 
 
+@cache
 def _draft_schema(max_claims: int) -> dict[str, Any]:
-    schema = DraftSummary.model_json_schema()
+    """The draft's schema with the claim bound of these options (made once per bound; not to be mutated)."""
+    schema = copy.deepcopy(_json_schema(DraftSummary))
     schema["properties"]["claims"]["maxItems"] = max_claims
     return schema
 
 
-def _request(messages: list[dict[str, str]], model_cls: type[BaseModel], schema: dict[str, Any],
-             options: SummarizeOptions, verbatim_choices: tuple[str, ...] | None = None) -> ChatRequest:
-    return ChatRequest(
+def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: type[M], schema: dict[str, Any],
+         check: Check[M], verbatim_choices: tuple[str, ...] | None = None) -> Steps[M]:
+    """One conversation (:func:`~summarizer.conversation.converse`) with the options' sampling and re-ask budget."""
+    request = ChatRequest(
         messages=tuple(messages),
         schema=schema,
         schema_name=model_cls.__name__,
-        temperature=options.temperature,
-        max_tokens=options.max_tokens,
-        seed=options.seed,
+        temperature=job.options.temperature,
+        max_tokens=job.options.max_tokens,
+        seed=job.options.seed,
         verbatim_choices=verbatim_choices,
     )
-
-
-def _conversation(request: ChatRequest, model_cls: type[BaseModel], check: Any, prompt: Prompt, llm: Model,
-                  options: SummarizeOptions) -> Conversation[Any]:
-    return Conversation(
+    conversation = Conversation(
         request=request,
         parse=validate_as(model_cls),
         reask=lambda problems: prompt.render("reask", problems=problems),
         check=check,
-        max_attempts=options.max_attempts,
-        model_name=llm.name,
+        max_attempts=job.options.max_attempts,
+        model_name=job.llm.name,
     )
+    answer, _ = yield from converse(conversation, job.usage)
+    return answer
 
 
 def _ground(draft: DraftSummary, grounder: Grounder, offset: int) -> tuple[list[Claim], list[RejectedClaim]]:
@@ -302,8 +331,7 @@ def _number_flags(headline: str, summary: str, statements: list[str], article_nu
 # -- merge --------------------------------------------------------------------------------------------------------
 
 
-def _overview(parts: list[_PartResult], article_numbers: frozenset[str], llm: Model, options: SummarizeOptions,
-              usage: Usage) -> Steps[tuple[str, str]]:
+def _overview(job: _Job, parts: list[_PartResult]) -> Steps[tuple[str, str]]:
     """Headline and summary: the part's own, or one merged from every part's (its numbers checked like a part's)."""
     if len(parts) == 1:
         return parts[0].draft.headline, parts[0].draft.summary
@@ -311,10 +339,9 @@ def _overview(parts: list[_PartResult], article_numbers: frozenset[str], llm: Mo
     messages = _messages(prompt, DraftOverview, parts=[p.draft for p in parts])
 
     def check(draft: DraftOverview) -> tuple[list[str], list[str]]:
-        return [], _number_problems(draft.headline, draft.summary, [], article_numbers)
+        return [], _number_problems(draft.headline, draft.summary, [], job.article_numbers)
 
-    request = _request(messages, DraftOverview, DraftOverview.model_json_schema(), options)
-    merged, _ = yield from converse(_conversation(request, DraftOverview, check, prompt, llm, options), usage)
+    merged = yield from _ask(job, prompt, messages, DraftOverview, _json_schema(DraftOverview), check)
     return merged.headline, merged.summary
 
 

@@ -21,6 +21,7 @@ from .errors import ConfigurationError
 _FILES = ("system.jinja", "user.jinja", "reask.jinja")
 
 
+@cache
 def prompts_dir() -> Path:
     """The installed prompts (inside the wheel), else the source checkout's top-level ``prompts/``."""
     packaged = Path(str(resources.files("summarizer"))) / "prompts"

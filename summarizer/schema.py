@@ -10,6 +10,7 @@ Two layers:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -214,6 +215,7 @@ def summary_json_schema() -> dict[str, Any]:
     return Summary.model_json_schema()
 
 
+@functools.cache
 def schema_fingerprint() -> str:
     """A short hash of the draft schema, so any change to it (descriptions included) invalidates the cache."""
     raw = json.dumps(DraftSummary.model_json_schema(), sort_keys=True) + SCHEMA_VERSION

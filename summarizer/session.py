@@ -148,7 +148,9 @@ class Summarizer:
         """One request: throttled, timed out, and retried when the failure is transient."""
         request = replace(request, timeout_s=self.limits.timeout_s)
         throttle = self._throttle()
-        tokens = sum(self.model.count_tokens(m["content"]) for m in request.messages) + request.max_tokens
+        tokens = 0
+        if throttle.tpm is not None:  # as providers count them: the prompt, plus the answer's budget
+            tokens = sum(self.model.count_tokens(m["content"]) for m in request.messages) + request.max_tokens
 
         async def attempt() -> ChatResponse:
             async with throttle.slots:

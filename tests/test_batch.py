@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SHARED_DATA
 from helpers import server_stats, start_latency_server, stop_process
 
-from summarizer import ChatRequest, ScriptedModel, Summarizer, Summary
+from summarizer import ChatRequest, ConfigurationError, ScriptedModel, Summarizer, Summary
 from summarizer.batch import JsonlSink, read_input, run_batch
 from summarizer.models.fake import extractive_answer
 
@@ -102,6 +103,18 @@ def test_a_rerun_skips_finished_ids_retries_failed_ones_and_replaces_their_rows(
     assert len(model.requests) == 2  # only the two that had failed
     rows = read_rows(out)
     assert [r["id"] for r in rows] == [f"r{i}" for i in range(6)] and all("summary" in r for r in rows)
+
+
+def test_a_configuration_error_met_mid_run_stops_the_batch_instead_of_failing_every_row(tmp_path: Path) -> None:
+    source = write_rows(tmp_path / "in.jsonl", [{"id": f"x{i}", "article": article(i)} for i in range(20)])
+    out = tmp_path / "out.jsonl"
+    refused = ScriptedModel(lambda r: ConfigurationError("the endpoint refused the API key (HTTP 401)"))
+    with Summarizer(refused, cache=False) as session:
+        sink = JsonlSink(out)
+        with pytest.raises(ConfigurationError, match="401"):
+            run_batch(session, read_input(source), sink)
+        sink.close()
+    assert read_rows(out) == [] and len(refused.requests) < 20
 
 
 def test_a_torn_last_line_is_dropped_and_its_id_runs_again(tmp_path: Path) -> None:
@@ -191,3 +204,44 @@ def test_sigkill_mid_batch_then_rerun_finishes_each_id_once_without_resending_fi
     assert sorted(r["id"] for r in rows) == sorted(f"k{i}" for i in range(n)) and all("summary" in r for r in rows)
     assert server_stats(slow_endpoint)["requests"] == n - len(finished)  # finished articles never sent again
     assert f"{len(finished)} skipped" in rerun.stderr
+
+
+def test_ctrl_c_keeps_the_rows_written_and_says_how_to_resume(tmp_path: Path, slow_endpoint: str) -> None:
+    source = write_rows(tmp_path / "in.jsonl", [{"id": f"c{i}", "article": article(i)} for i in range(40)])
+    out = tmp_path / "out.jsonl"
+    env = {"OPENAI_BASE_URL": slow_endpoint, "OPENAI_API_KEY": "k"}
+    proc = subprocess.Popen([*SUMMARIZER, "batch", str(source), "--out", str(out), "-m", "openai/latency",
+                             "--concurrency", "2", "--no-cache", "--quiet"], cwd=REPO, env={**os.environ, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not out.exists() or out.read_bytes().count(b"\n") < 6):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "rerun the same command to resume" in stderr and "Traceback" not in stderr
+    kept = read_rows(out)
+    assert 6 <= len(kept) < 40 and all("summary" in r for r in kept)
+    rerun = run("batch", str(source), "--out", str(out), "-m", "openai/latency", "--quiet", env=env)
+    assert rerun.returncode == 0 and len(read_rows(out)) == 40, rerun.stderr
+
+
+@pytest.mark.slow
+def test_a_batch_on_an_embedded_model(tmp_path: Path) -> None:
+    frank = SHARED_DATA / "frank" / "articles.jsonl"
+    rows = [json.loads(line) for line in frank.read_text(encoding="utf-8").splitlines()[:2]]
+    source = write_rows(tmp_path / "in.jsonl", [{"id": r["id"], "article": r["article"]} for r in rows])
+    out = tmp_path / "out.jsonl"
+    result = run("batch", str(source), "--out", str(out), "-m", "local/smollm2-135m", "--concurrency", "4",
+                 env={"SUMMARIZER_THREADS": "2"})
+    assert result.returncode in (0, 8), result.stderr
+    got = read_rows(out)
+    assert [r["id"] for r in got] == [r["id"] for r in rows]
+    for row, src in zip(got, rows, strict=True):
+        if "summary" in row:
+            summary = Summary.model_validate(row["summary"])
+            summary.verify(src["article"])
+            assert summary.provenance.model == "local/smollm2-135m"
+        else:
+            assert row["error"]["type"] in {"OutputError", "ModelError"}
+    assert "2 rows" in result.stderr

@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from functools import partial
+from functools import cache
 from typing import Any
 
 from .base import ChatRequest, ChatResponse, ModelBase, estimate_tokens
@@ -108,16 +108,19 @@ class ScriptedModel(ModelBase):
 def extractive_answer(request: ChatRequest) -> str:
     """A valid answer built from the request: the article's first sentences as headline, summary and claims.
 
-    Free text is cut (at a word) to the ``maxLength`` the request's schema gives each field, so the answer is valid
-    for any article; quotes are whole sentences, as the article has them.
+    Free text is cut (at a word) to the ``maxLength`` the request's schema (or the library's draft schema) gives each
+    field, so the answer is valid for any article; quotes are whole sentences, as the article has them.
     """
     choices = list(request.verbatim_choices or ())
     if not choices:
-        match = _ARTICLE.search(request.messages[-1]["content"]) if request.messages else None
+        # The article is in the first user message; a re-ask's last message is the list of problems.
+        match = next((m for msg in request.messages if (m := _ARTICLE.search(msg["content"]))), None)
         text = match.group(1) if match else ""
         choices = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 3]
     properties = request.schema.get("properties", {})
-    limit = partial(_max_length, request.schema)
+    def limit(name: str) -> int | None:  # the request's bound, else the library's own (a strict schema drops them)
+        return _max_length(request.schema, name) or _max_length(_draft_schema(), name)
+
     lead = choices[:3]
     answer: dict[str, Any] = {
         "headline": _fit(" ".join((lead[0] if lead else "Untitled").split()[:12]), limit("headline")),
@@ -130,6 +133,13 @@ def extractive_answer(request: ChatRequest) -> str:
             for s in lead
         ]
     return json.dumps(answer)
+
+
+@cache
+def _draft_schema() -> dict[str, Any]:
+    from ..schema import DraftSummary
+
+    return DraftSummary.model_json_schema()
 
 
 def _max_length(schema: Any, name: str) -> int | None:

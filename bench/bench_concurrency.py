@@ -1,0 +1,213 @@
+"""Concurrency benchmark: N summaries through a local OpenAI-compatible endpoint that answers after a fixed latency.
+
+    .venv/bin/python bench/bench_concurrency.py [--latency 0.2] [--levels 1,8,16,32,64] [--replay FILE] [--out F]
+
+The endpoint is ``bench/latency_server.py`` in a separate process (so its CPU is not ours): each answer takes exactly
+``--latency`` seconds, by default a valid extractive summary of the request's article, or with ``--replay`` answers
+recorded once from a real server (see bench/README.md). The summarizer runs with the cache off, ``Limits(concurrency
+= c)``, through ``Summarizer.amap`` on this thread's event loop, for each level c:
+
+- **achieved / ideal throughput**: (N / wall time) ÷ (c / single-summary time), the single-summary time measured at
+  c = 1. 1.0 means the library adds nothing but the endpoint's latency; targets: ≥ 0.9 at 16, ≥ 0.8 at 32.
+- **CPU ms per summary**: this process's CPU time (all threads) ÷ N.
+- the same requests through the bare ``openai.AsyncOpenAI`` client at the same concurrency (no session, validation
+  or grounding): its ratio to the ideal, and the library's throughput ÷ the bare client's.
+
+Each level runs in one session after a warm-up of c summaries, so one-time costs (client, TLS context, connections)
+are not counted as throughput.
+
+A profiled pass at c = 16 (cProfile, the cache *on* in a fresh directory, so writes are counted) splits the CPU time
+per summary into: HTTP client (openai, httpx2, h11, anyio, ssl, json encode/decode of the wire), validation
+(pydantic), grounding and checks (grounding, numbers, the pipeline's own code), cache (diskcache, sqlite) and the
+session, retries and event loop (the rest); a builtin's time goes to the part that called it. Profiling slows
+everything, so only its shares are reported, scaled to the unprofiled CPU time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+FRANK = REPO.parent / "shared" / "data" / "frank" / "articles.jsonl"
+BUCKETS = {
+    "http client": ("openai", "httpx", "httpcore", "h11", "anyio", "sniffio", "ssl", "socket", "http/", "json/",
+                    "email/", "urllib"),
+    "validation": ("pydantic",),
+    "grounding and checks": ("summarizer/grounding", "summarizer/numbers", "summarizer/pipeline",
+                             "summarizer/conversation", "summarizer/schema", "summarizer/prompts", "jinja2", "re/",
+                             "re.py", "unicodedata"),
+    "cache": ("diskcache", "sqlite3", "summarizer/cache"),
+}
+
+
+def start_server(latency: float, replay: str | None) -> tuple[subprocess.Popen[str], str]:
+    args = [sys.executable, str(REPO / "bench" / "latency_server.py"), "--port", "0", "--latency", str(latency)]
+    if replay:
+        args += ["--replay", replay]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("listening on "):
+        proc.kill()
+        raise SystemExit(f"latency server did not start: {line!r}")
+    return proc, line.removeprefix("listening on ").strip()
+
+
+def load_articles(n: int, offset: int = 0) -> list[str]:
+    rows = [json.loads(line)["article"] for line in FRANK.read_text(encoding="utf-8").splitlines()]
+    # Distinct texts (the cache is off anyway): a FRANK article, numbered when the list wraps around.
+    return [rows[i % len(rows)] + ("" if i < len(rows) else f"\n\n(Copy {i // len(rows)}.)")
+            for i in range(offset, offset + n)]
+
+
+def run_level(level: int, texts: list[str], cache: bool | Any = False) -> tuple[float, float, int]:
+    """Summarise ``texts`` at concurrency ``level`` in one session, after a warm-up of ``level`` summaries (so the
+    session's one-time costs — its client, TLS context, connections — are not counted as throughput)."""
+    from summarizer import Limits, Summarizer, Summary
+
+    async def main() -> tuple[list[Any], float, float]:
+        async with Summarizer("openai/latency", cache=cache, limits=Limits(concurrency=level)) as session:
+            await session.amap(load_articles(level, offset=len(texts)))
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            results = await session.amap(texts)
+            return results, time.perf_counter() - wall0, time.process_time() - cpu0
+
+    results, wall, cpu = asyncio.run(main())
+    ok = sum(isinstance(r, Summary) for r in results)
+    if ok != len(texts):
+        failures = {r.message[:120] for r in results if not isinstance(r, Summary)}
+        raise SystemExit(f"c={level}: {len(texts) - ok} of {len(texts)} failed: {sorted(failures)[:3]}")
+    return wall, cpu, threading.active_count()
+
+
+def run_raw(level: int, texts: list[str]) -> tuple[float, float]:
+    """The same requests (the pipeline's first request for each article) through the bare ``openai.AsyncOpenAI``
+    client at the same concurrency: what a hand-written script would pay, with no validation or grounding."""
+    import openai
+
+    from summarizer.pipeline import _draft_schema, _messages
+    from summarizer.prompts import Prompt
+    from summarizer.schema import DraftSummary
+    from summarizer.schema_tools import strict_schema
+
+    schema = {"type": "json_schema", "json_schema": {"name": "DraftSummary", "schema": strict_schema(_draft_schema(6)),
+                                                     "strict": True}}
+    prompt = Prompt.load("summarize")
+
+    def body(text: str) -> dict[str, Any]:
+        messages = _messages(prompt, DraftSummary, article=text, part=0, parts=1, max_claims=6)
+        return {"model": "latency", "messages": messages, "temperature": 0.0, "max_tokens": 1536, "seed": 0,
+                "response_format": schema}
+
+    async def main() -> tuple[float, float]:
+        client = openai.AsyncOpenAI(max_retries=0)
+        slots = asyncio.Semaphore(level)
+
+        async def one(text: str) -> None:
+            async with slots:
+                response = await client.chat.completions.create(**body(text))
+                json.loads(response.choices[0].message.content or "")
+
+        await asyncio.gather(*(one(t) for t in load_articles(level, offset=len(texts))))
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(one(t) for t in texts))
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        await client.close()
+        return wall, cpu
+
+    return asyncio.run(main())
+
+
+def profile_breakdown(texts: list[str]) -> dict[str, float]:
+    """Shares of CPU time by bucket (sums of each function's own time, by the file it is in)."""
+    from summarizer import SummaryCache
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SummaryCache(tmp)
+        profiler = cProfile.Profile(time.process_time)  # CPU, not wall: waiting on the endpoint is not work
+        profiler.enable()
+        run_level(16, texts, cache=store)
+        profiler.disable()
+        store.close()
+    stats = pstats.Stats(profiler)
+    totals = dict.fromkeys([*BUCKETS, "session, retries, event loop"], 0.0)
+
+    def bucket(filename: str) -> str:
+        path = filename.replace(os.sep, "/")
+        found = (b for b, marks in BUCKETS.items() if any(m in path for m in marks))
+        return next(found, "session, retries, event loop")
+
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    for (filename, _line, _name), (_cc, _nc, tottime, _ct, callers) in raw.items():
+        if filename == "~" and callers:  # a builtin (isinstance, len, a regex...): its time goes to whoever called it
+            for (caller_file, _l, _n), (_c, _n2, caller_tt, _ct2) in callers.items():
+                totals[bucket(caller_file)] += caller_tt
+        else:
+            totals[bucket(filename)] += tottime
+    whole = sum(totals.values()) or 1.0
+    return {k: v / whole for k, v in totals.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--levels", default="1,8,16,32,64")
+    parser.add_argument("--per-level", type=int, default=8, help="summaries per level = this × c (at least 32)")
+    parser.add_argument("--replay", help="answers recorded from a real server (latency_server.py --record)")
+    parser.add_argument("--out", help="write the results as JSON here")
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+
+    proc, url = start_server(args.latency, args.replay)
+    os.environ["OPENAI_BASE_URL"] = url
+    os.environ.setdefault("OPENAI_API_KEY", "not-needed")
+    try:
+        single: list[float] = []
+        rows: list[dict[str, Any]] = []
+        for level in levels:
+            n = max(32, args.per_level * level)
+            texts = load_articles(n)
+            wall, cpu, threads = run_level(level, texts)
+            raw_wall, raw_cpu = run_raw(level, texts)
+            if level == 1:
+                single.append(wall / n)
+            t1 = statistics.mean(single) if single else args.latency
+            ratio = (n / wall) / (level / t1)
+            rows.append({"concurrency": level, "summaries": n, "wall_s": round(wall, 3),
+                         "achieved_per_s": round(n / wall, 2), "ideal_per_s": round(level / t1, 2),
+                         "ratio": round(ratio, 3), "raw_client_ratio": round((n / raw_wall) / (level / t1), 3),
+                         "vs_raw_client": round(raw_wall / wall, 3),
+                         "cpu_ms_per_summary": round(cpu / n * 1000, 2),
+                         "raw_client_cpu_ms_per_request": round(raw_cpu / n * 1000, 2), "threads": threads})
+            print(f"c={level:>3}  n={n:>4}  wall {wall:6.2f} s  achieved/ideal {ratio:.3f}  "
+                  f"(bare client {rows[-1]['raw_client_ratio']:.3f})  cpu {cpu / n * 1000:5.2f} ms/summary "
+                  f"(bare client {raw_cpu / n * 1000:5.2f} ms/request)  threads {threads}", flush=True)
+        shares = profile_breakdown(load_articles(64))
+        cpu16 = next((r["cpu_ms_per_summary"] for r in rows if r["concurrency"] == 16), rows[-1]["cpu_ms_per_summary"])
+        breakdown = {k: round(v * cpu16, 2) for k, v in shares.items()}
+        print("CPU ms per summary at c=16, by part: " + ", ".join(f"{k} {v}" for k, v in breakdown.items()))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    result = {"latency_s": args.latency, "single_summary_s": round(statistics.mean(single), 4) if single else None,
+              "replay": bool(args.replay), "levels": rows, "cpu_ms_per_summary_c16": breakdown,
+              "cpu_count": os.cpu_count(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
