@@ -16,7 +16,7 @@ import pytest
 from conftest import SHARED_DATA
 from helpers import server_stats, start_latency_server, stop_process
 
-from summarizer import ChatRequest, ConfigurationError, ScriptedModel, Summarizer, Summary
+from summarizer import ChatRequest, ConfigurationError, Limits, ScriptedModel, Summarizer, Summary
 from summarizer.batch import JsonlSink, read_input, run_batch
 from summarizer.models.fake import extractive_answer
 
@@ -108,8 +108,8 @@ def test_a_rerun_skips_finished_ids_retries_failed_ones_and_replaces_their_rows(
 def test_a_configuration_error_met_mid_run_stops_the_batch_instead_of_failing_every_row(tmp_path: Path) -> None:
     source = write_rows(tmp_path / "in.jsonl", [{"id": f"x{i}", "article": article(i)} for i in range(20)])
     out = tmp_path / "out.jsonl"
-    refused = ScriptedModel(lambda r: ConfigurationError("the endpoint refused the API key (HTTP 401)"))
-    with Summarizer(refused, cache=False) as session:
+    refused = ScriptedModel(lambda r: ConfigurationError("the endpoint refused the API key (HTTP 401)"), latency=0.05)
+    with Summarizer(refused, cache=False, limits=Limits(concurrency=2)) as session:
         sink = JsonlSink(out)
         with pytest.raises(ConfigurationError, match="401"):
             run_batch(session, read_input(source), sink)

@@ -123,7 +123,7 @@ def test_map_keeps_input_order_and_turns_failures_into_values(seed: str) -> None
 
 
 def test_concurrency_is_what_was_asked_for_and_no_more() -> None:
-    model = ScriptedModel(latency=0.05)
+    model = ScriptedModel(latency=0.2)
     with Summarizer(model, cache=False, limits=Limits(concurrency=16)) as session:
         results = session.map(articles(40))
     assert all(isinstance(r, Summary) for r in results)
@@ -150,8 +150,8 @@ def test_as_completed_yields_each_index_once_and_stopping_early_cancels_the_rest
         before = len(model.requests)
         for _index, _result in session.as_completed(articles(200)):
             break
-        time.sleep(0.3)
-    assert len(model.requests) - before < 20  # the other 190-odd never started
+        time.sleep(0.5)  # were the rest still running, ~30 more calls would start meanwhile
+    assert len(model.requests) - before < 10  # the other 190-odd never started
 
 
 def test_amap_inside_an_event_loop() -> None:
@@ -293,7 +293,7 @@ def test_async_endpoint_calls_are_concurrent_connections_not_threads(latency_end
     assert all(isinstance(r, Summary) for r in results)
     stats = server_stats(latency_endpoint)
     assert stats["requests"] == 48
-    assert 20 <= stats["max_in_flight"] <= 24
+    assert 16 <= stats["max_in_flight"] <= 24
     assert peak_threads - threads_before < 8  # not a thread per call
 
 
@@ -307,7 +307,7 @@ def test_a_blocking_session_on_an_endpoint_shares_the_same_path(latency_endpoint
         many = session.map(articles(10))
     assert one.provenance.endpoint == latency_endpoint.rstrip("/")
     assert all(isinstance(r, Summary) for r in many)
-    assert server_stats(latency_endpoint)["max_in_flight"] == 10
+    assert 8 <= server_stats(latency_endpoint)["max_in_flight"] <= 10
 
 
 def test_a_user_model_with_only_complete_works_through_the_session(seed: str) -> None:
