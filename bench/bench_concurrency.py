@@ -9,7 +9,8 @@ recorded once from a real server (see bench/README.md). The summarizer runs with
 
 - **achieved / ideal throughput**: (N / wall time) ÷ (c / single-summary time), the single-summary time measured at
   c = 1. 1.0 means the library adds nothing but the endpoint's latency; targets: ≥ 0.9 at 16, ≥ 0.8 at 32.
-- **CPU ms per summary**: this process's CPU time (all threads) ÷ N.
+- **CPU ms per summary**: this process's CPU time (all threads) ÷ N; **threads**: the most threads alive during
+  the timed run.
 - the same requests through the bare ``openai.AsyncOpenAI`` client at the same concurrency (no session, validation
   or grounding): its ratio to the ideal, and the library's throughput ÷ the bare client's.
 
@@ -78,19 +79,30 @@ def run_level(level: int, texts: list[str], cache: bool | Any = False) -> tuple[
     session's one-time costs — its client, TLS context, connections — are not counted as throughput)."""
     from summarizer import Limits, Summarizer, Summary
 
+    peak = threading.active_count()
+
+    async def watch() -> None:
+        nonlocal peak
+        while True:
+            peak = max(peak, threading.active_count())
+            await asyncio.sleep(0.01)
+
     async def main() -> tuple[list[Any], float, float]:
         async with Summarizer("openai/latency", cache=cache, limits=Limits(concurrency=level)) as session:
             await session.amap(load_articles(level, offset=len(texts)))
+            watcher = asyncio.create_task(watch())
             cpu0, wall0 = time.process_time(), time.perf_counter()
             results = await session.amap(texts)
-            return results, time.perf_counter() - wall0, time.process_time() - cpu0
+            wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+            watcher.cancel()
+            return results, wall, cpu
 
     results, wall, cpu = asyncio.run(main())
     ok = sum(isinstance(r, Summary) for r in results)
     if ok != len(texts):
         failures = {r.message[:120] for r in results if not isinstance(r, Summary)}
         raise SystemExit(f"c={level}: {len(texts) - ok} of {len(texts)} failed: {sorted(failures)[:3]}")
-    return wall, cpu, threading.active_count()
+    return wall, cpu, peak
 
 
 def run_raw(level: int, texts: list[str]) -> tuple[float, float]:

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Article = str | bytes
+#: Articles in progress per model-call slot (see :meth:`Summarizer._width`).
+PREPARED_PER_SLOT = 2
 
 
 class Failure(BaseModel):
@@ -89,8 +91,8 @@ class _Tally:
 class _Throttle:
     """One event loop's share of a session's limits: calls in flight, requests and tokens per minute."""
 
-    def __init__(self, limits: Limits) -> None:
-        self.slots = asyncio.Semaphore(limits.concurrency)
+    def __init__(self, limits: Limits, calls: int) -> None:
+        self.slots = asyncio.Semaphore(calls)
         self.rpm = AsyncLimiter(limits.rpm, 60) if limits.rpm else None
         self.tpm = AsyncLimiter(limits.tpm, 60) if limits.tpm else None
 
@@ -163,14 +165,14 @@ class Summarizer:
     def _throttle(self) -> _Throttle:
         loop = asyncio.get_running_loop()
         if (throttle := self._throttles.get(loop)) is None:
-            throttle = self._throttles[loop] = _Throttle(self.limits)
+            throttle = self._throttles[loop] = _Throttle(self.limits, self._calls())
         return throttle
 
     # -- many articles ------------------------------------------------------------------------------------------
 
     async def aiter_completed(self, articles: Iterable[Article], *,
                               options: SummarizeOptions | None = None) -> AsyncIterator[tuple[int, Result]]:
-        """``(index, Summary or Failure)`` for each article as it finishes; ``limits.concurrency`` at once.
+        """``(index, Summary or Failure)`` for each article as it finishes; ``limits.concurrency`` model calls at once.
 
         ``articles`` is read lazily, a few ahead of the work, so a feed of any length fits in memory. A failing
         article is a :class:`Failure` in its place; only a bug in reading ``articles`` itself is raised.
@@ -233,10 +235,16 @@ class Summarizer:
             return Failure.of(exc, tally.calls)
 
     def _width(self) -> int:
-        width = self.limits.concurrency
+        """Articles in progress at once: twice the calls allowed in flight, so that when a call ends another article
+        is already checked and rendered and takes its slot at once (the slots themselves bound the calls)."""
+        return self._calls() * PREPARED_PER_SLOT
+
+    def _calls(self) -> int:
+        """Model calls in flight at once: the limit, and never more than the model itself can take."""
+        calls = self.limits.concurrency
         if self.model.max_concurrency is not None:  # more would only wait on the model's own lock
-            width = min(width, self.model.max_concurrency)
-        return max(1, width)
+            calls = min(calls, self.model.max_concurrency)
+        return max(1, calls)
 
     # -- life cycle ---------------------------------------------------------------------------------------------
 

@@ -203,13 +203,13 @@ def test_rate_limits_are_applied_per_request_and_per_token() -> None:
     from summarizer.session import _Throttle
 
     async def main() -> tuple[bool, bool, bool]:
-        throttle = _Throttle(Limits(rpm=3, tpm=1000))
+        throttle = _Throttle(Limits(rpm=3, tpm=1000), 8)
         for _ in range(3):
             await throttle.acquire(100)
         assert throttle.rpm is not None and throttle.tpm is not None
         rpm_full = not throttle.rpm.has_capacity()
         tpm_left = throttle.tpm.has_capacity(600)
-        big = _Throttle(Limits(tpm=1000))
+        big = _Throttle(Limits(tpm=1000), 8)
         await big.acquire(5000)  # larger than the whole budget: goes, once, instead of waiting forever
         assert big.tpm is not None
         return rpm_full, tpm_left, big.tpm.has_capacity(1)
