@@ -15,6 +15,7 @@ Used by the pipeline (numbers in a summary that the article does not contain are
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 __all__ = ["NumberMention", "absent_numbers", "canon", "extract_numbers", "number_forms", "parse_number", "same"]
@@ -37,16 +38,22 @@ _SCALES = {"hundred": 100, "thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, 
 _NUMBER_WORDS = [*_UNITS, *_TEENS, *_TENS, *_BIG, "hundred", "dozen", "half"]
 _WORD = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 _GLUE = "|".join(sorted([*_NUMBER_WORDS, *_ORDINAL_UNITS, "and", "a"], key=len, reverse=True))
-_NUMBER = re.compile(
+_NUMERIC = re.compile(
+    # both start with a digit: the lookahead lets the scan skip every other position at once (3x faster)
+    r"(?=\d)(?:"
     # a time, "10:30" (not a ratio of two counts)
     r"(?<![\w.:])(?P<hour>[012]?\d):(?P<minute>[0-5]\d)(?![\d:])"
     # digits, not inside a name such as "G7", "COVID-19" or "F-16", with an ordinal suffix or a scale
     r"|(?<![\w.])(?-i:(?<![A-Z]-))(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:st|nd|rd|th)?"
-    r"(?:\s?(?P<scale>hundred|thousand|million|billion|trillion|bn|mn|tn|m|k|b)\b)?"
-    # a run of number words (split into numbers by _words)
-    rf"|\b(?P<words>(?:{_WORD})(?:(?:\s+|-)(?:{_GLUE}))*)\b",
+    r"(?:\s?(?P<scale>hundred|thousand|million|billion|trillion|bn|mn|tn|m|k|b)\b)?)",
     re.IGNORECASE,
 )
+#: A run of number words (split into numbers by _words). Tried only at a word that *is* a number word (a run can only
+#: start there: its first word must end where the letters do): an alternation of 40 words tried at every position was
+#: most of the time spent reading an article.
+_WORD_RUN = re.compile(rf"\b(?P<words>(?:{_WORD})(?:(?:\s+|-)(?:{_GLUE}))*)\b", re.IGNORECASE)
+_WORD_START = re.compile(r"\b[A-Za-z]+")
+_WORD_SET = frozenset(_NUMBER_WORDS)
 _TOKEN = re.compile(r"[A-Za-z]+")
 
 
@@ -177,19 +184,44 @@ def _words(text: str, offset: int, keep_one: bool) -> list[NumberMention]:
 def extract_numbers(text: str, *, keep_one: bool = False) -> list[NumberMention]:
     """Every number in ``text``, in order, with its value and offsets."""
     out: list[NumberMention] = []
-    for m in _NUMBER.finditer(text):
+    spans: list[tuple[int, int]] = []
+    for m in _NUMERIC.finditer(text):
+        spans.append(m.span())
         if m.group("hour"):
             hour, minute = int(m.group("hour")), int(m.group("minute"))
             out.append(NumberMention(m.group(0), hour + minute / 100, m.start(), m.end(),
                                      also=(float(hour), float(minute))))
-        elif m.group("digits"):
+        else:
             bare = float(m.group("digits").replace(",", ""))
             scale = (m.group("scale") or "").lower()
             value, unscaled = (bare * _SCALES[scale], bare) if scale else (bare, None)
             out.append(NumberMention(m.group(0), value, m.start(), m.end(), unscaled))
-        else:
-            out.extend(_words(m.group("words"), m.start("words"), keep_one))
-    return out
+    words = list(_word_runs(text, spans))
+    if not words:
+        return out
+    for start, run in words:
+        out.extend(_words(run, start, keep_one))
+    return sorted(out, key=lambda n: n.start)
+
+
+def _word_runs(text: str, numeric: list[tuple[int, int]]) -> Iterator[tuple[int, str]]:
+    """``(start, text)`` of each run of number words, as one scan of the combined pattern would find them: not
+    inside a numeric match (the scale of "3 million"), and not inside the run before."""
+    end = 0
+    spans = iter(numeric)
+    span = next(spans, None)
+    for token in _WORD_START.finditer(text):
+        pos = token.start()
+        if pos < end or token.group().lower() not in _WORD_SET:
+            continue
+        while span is not None and span[1] <= pos:
+            span = next(spans, None)
+        if span is not None and span[0] <= pos:
+            continue
+        m = _WORD_RUN.match(text, pos)
+        if m:
+            end = m.end()
+            yield m.start("words"), m.group("words")
 
 
 def parse_number(text: str) -> float | None:

@@ -48,3 +48,44 @@ def test_the_same_numbers_written_differently_are_not_absent(article: str, summa
 def test_different_numbers_are_absent_even_when_close() -> None:
     assert [n.text for n in absent_numbers("1,234,571 residents", number_forms("1,234,567 residents"))] == ["1,234,571"]
     assert [n.text for n in absent_numbers("12,000 troops", number_forms("at least 3,000 troops"))] == ["12,000"]
+
+
+def test_the_fast_scan_finds_exactly_what_one_combined_pattern_finds(seed: str) -> None:
+    """extract_numbers scans digits and number words separately (fast); the reference is the single pattern it
+    replaced, read by finditer: the same mentions, in the same order, on every shared text."""
+    import json
+    import re
+
+    from conftest import SHARED_DATA
+
+    from summarizer import numbers
+
+    combined = re.compile(numbers._NUMERIC.pattern.removeprefix("(?=\\d)") + "|" + numbers._WORD_RUN.pattern,
+                          re.IGNORECASE)
+
+    def reference(text: str, keep_one: bool) -> list[numbers.NumberMention]:
+        out: list[numbers.NumberMention] = []
+        for m in combined.finditer(text):
+            if m.group("words"):
+                out.extend(numbers._words(m.group("words"), m.start("words"), keep_one))
+            elif m.group("hour"):
+                hour, minute = int(m.group("hour")), int(m.group("minute"))
+                out.append(numbers.NumberMention(m.group(0), hour + minute / 100, m.start(), m.end(),
+                                                 also=(float(hour), float(minute))))
+            else:
+                bare = float(m.group("digits").replace(",", ""))
+                scale = (m.group("scale") or "").lower()
+                value, unscaled = (bare * numbers._SCALES[scale], bare) if scale else (bare, None)
+                out.append(numbers.NumberMention(m.group(0), value, m.start(), m.end(), unscaled))
+        return out
+
+    texts = [seed, "3 million people, 3 millionaire, 3million, twenty-one and a half", "5five one_two oneself",
+             "Two hundred and fifty 7 million", "at 10:30 three; 1.5bn; thirty 3 forty; ONE hundred; x-two"]
+    frank = SHARED_DATA / "frank"
+    for line in (frank / "articles.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        texts += [row["article"], row["reference"]]
+    texts += [json.loads(line)["summary"] for line in (frank / "judgements.jsonl").read_text().splitlines()]
+    for text in texts:
+        for keep_one in (False, True):
+            assert extract_numbers(text, keep_one=keep_one) == reference(text, keep_one), text[:80]
