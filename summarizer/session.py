@@ -47,8 +47,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Article = str | bytes
-#: Articles in progress per model-call slot (see :meth:`Summarizer._width`).
-PREPARED_PER_SLOT = 2
 
 
 class Failure(BaseModel):
@@ -178,7 +176,7 @@ class Summarizer:
         article is a :class:`Failure` in its place; only a bug in reading ``articles`` itself is raised.
         """
         self._check_open()
-        width = self._width()
+        width = self._calls()
         opts = options or self.options
         source = enumerate(articles)
         done: asyncio.Queue[tuple[int, Result] | _WorkerEnd] = asyncio.Queue(maxsize=width)
@@ -233,11 +231,6 @@ class Summarizer:
         except Exception as exc:  # a bug on one article must not lose the others; it is logged with its traceback
             log.exception("unexpected error summarising an article")
             return Failure.of(exc, tally.calls)
-
-    def _width(self) -> int:
-        """Articles in progress at once: twice the calls allowed in flight, so that when a call ends another article
-        is already checked and rendered and takes its slot at once (the slots themselves bound the calls)."""
-        return self._calls() * PREPARED_PER_SLOT
 
     def _calls(self) -> int:
         """Model calls in flight at once: the limit, and never more than the model itself can take."""
