@@ -14,6 +14,11 @@ as they would on a server batching them) and then answers with:
 - with ``--record FILE --upstream URL``, whatever the upstream answers (no latency added), appending it to FILE.
 
 Recordings are JSON lines ``{"key": ..., "response": {...}}``, the key being :func:`request_key`.
+``POST /faults`` scripts faults: ``{"script": [...]}`` for the next requests in order ("ok" for a good answer),
+``{"always": kind}`` for every request, ``{"rate": 0.2, "mix": [...], "seed": 1}`` for a random share of them;
+the kinds are :data:`FAULTS` (HTTP 429/500/503, a reset connection, an answer later than the timeout, truncated or
+cut-off JSON, JSON against the schema, fabricated or subtly altered quotes, no choices, a refusal, an HTML page with
+status 200, raw control characters, code fences, prose around the JSON).
 ``GET /stats`` shows ``{"requests", "in_flight", "max_in_flight"}`` (chat requests only); ``POST /stats/reset``
 zeroes ``requests`` and ``max_in_flight``. ``GET /v1/models`` lists one model, ``latency``.
 """
@@ -23,7 +28,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import signal
+import socket
+import struct
 import sys
 import threading
 import time
@@ -65,6 +73,48 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Faults the server can be scripted to answer with (``POST /faults``).
+FAULTS = ("429", "500", "503", "reset", "late", "truncated", "length", "schema", "fabricated", "altered",
+          "empty_choices", "refusal", "html200", "control", "fenced", "prose")
+#: How long a "late" answer takes by default (``--slow``; clients set their timeout below it).
+SLOW_S = 3.0
+HTML_502 = ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
+            "</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+
+
+def _mangle(fault: str, content: str) -> tuple[str, str]:
+    """A good answer made faulty: (content, finish_reason)."""
+    if fault == "truncated":
+        return content[: len(content) // 2], "stop"
+    if fault == "length":
+        return content[: len(content) // 2], "length"
+    if fault == "schema":
+        return json.dumps({"headline": "", "summary": "No claims here."}), "stop"
+    answer = json.loads(content)
+    if fault in ("fabricated", "altered"):
+        for claim in answer.get("claims", []):
+            claim["quotes"] = [_alter(q) if fault == "altered" else "A sentence that was never in the article at all."
+                               for q in claim["quotes"]]
+        return json.dumps(answer), "stop"
+    if fault == "control":  # raw control characters inside strings, as some servers emit them
+        text = json.dumps(answer, ensure_ascii=False)
+        return text.replace('"headline": "', '"headline": "\t', 1).replace('"summary": "', '"summary": "\n', 1), "stop"
+    if fault == "fenced":
+        return f"```json\n{content}\n```", "stop"
+    if fault == "prose":
+        return f"Here is the summary you asked for:\n{content}\nLet me know if you need anything else.", "stop"
+    raise ValueError(f"unknown fault {fault!r}")
+
+
+def _alter(quote: str) -> str:
+    """The quote subtly wrong: its first digit changed, else its first two words swapped."""
+    for i, ch in enumerate(quote):
+        if ch.isdigit():
+            return quote[:i] + str((int(ch) + 1) % 10) + quote[i + 1 :]
+    words = quote.split(" ")
+    return " ".join([words[1], words[0], *words[2:]]) if len(words) > 1 else quote + " indeed"
+
+
 class LatencyServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
@@ -73,8 +123,23 @@ class LatencyServer(ThreadingHTTPServer):
                  record: Path | None = None, upstream: str | None = None) -> None:
         super().__init__(("127.0.0.1", port), Handler)
         self.latency, self.replay, self.record, self.upstream = latency, replay, record, upstream
-        self.lock = threading.Lock()  # guards the counters and the record file
+        self.lock = threading.Lock()  # guards the counters, the fault script and the record file
         self.requests = self.in_flight = self.max_in_flight = 0
+        self.script: list[str] = []  # faults for the next requests, in order ("ok" for a good answer)
+        self.always: str | None = None
+        self.rate, self.mix, self.random = 0.0, list(FAULTS), random.Random(0)
+        self.slow = SLOW_S
+
+    def next_fault(self) -> str:
+        """What the next chat request gets: the script's next entry, else the standing fault, else by rate."""
+        with self.lock:
+            if self.script:
+                return self.script.pop(0)
+            if self.always:
+                return self.always
+            if self.rate and self.random.random() < self.rate:
+                return self.random.choice(self.mix)
+            return "ok"
 
     def stats(self) -> dict[str, int]:
         with self.lock:
@@ -89,11 +154,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def _send(self, status: int, payload: bytes) -> None:
+    def _send(self, status: int, payload: bytes, *, content_type: str = "application/json",
+              headers: dict[str, str] | None = None) -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):  # the client went away (killed, cancelled): nobody to tell
@@ -119,6 +187,8 @@ class Handler(BaseHTTPRequestHandler):
             with self.server.lock:
                 self.server.requests = self.server.max_in_flight = 0
             self._json(200, self.server.stats())
+        elif self.path == "/faults":
+            self._set_faults(raw)
         elif self.path != "/v1/chat/completions":
             self._error(404, f"no such path: POST {self.path}", "not_found")
         else:
@@ -144,18 +214,66 @@ class Handler(BaseHTTPRequestHandler):
                 with self.server.lock:
                     self.server.in_flight -= 1
 
+    def _set_faults(self, raw: bytes) -> None:
+        try:
+            spec = json.loads(raw or b"{}")
+            unknown = {*spec.get("script", []), *([spec["always"]] if spec.get("always") else []),
+                       *spec.get("mix", [])} - {*FAULTS, "ok"}
+            if unknown:
+                raise ValueError(f"unknown faults {sorted(unknown)}; known: {', '.join(FAULTS)}")
+        except (ValueError, AttributeError) as e:
+            self._error(400, f"bad fault script: {e}", "invalid_request_error")
+            return
+        server = self.server
+        with server.lock:
+            server.script = list(spec.get("script", []))
+            server.always = spec.get("always") or None
+            server.rate = float(spec.get("rate", 0.0))
+            server.mix = list(spec.get("mix") or FAULTS)
+            server.random = random.Random(int(spec.get("seed", 0)))
+        self._json(200, {"script": server.script, "always": server.always, "rate": server.rate})
+
     def _chat(self, body: dict[str, Any], raw: bytes) -> None:
         server = self.server
         if server.upstream:
             self._forward(body, raw)
             return
-        time.sleep(server.latency)
-        if server.replay is None:
+        fault = server.next_fault()
+        time.sleep(server.slow if fault == "late" else server.latency)
+        if fault not in ("ok", "late"):
+            self._fault(fault, body)
+        elif server.replay is None:
             self._json(200, _completion(body))
         elif (response := server.replay.get(request_key(body))) is not None:
             self._json(200, response)
         else:
             self._error(404, "no recorded response for this request", "not_found")
+
+    def _fault(self, fault: str, body: dict[str, Any]) -> None:
+        """Answer with one of :data:`FAULTS`."""
+        if fault in ("429", "500", "503"):
+            headers = {"Retry-After": "0.05"} if fault == "429" else {}
+            self._send(int(fault), json.dumps({"error": {"message": f"injected {fault}", "type": "server_error"}})
+                       .encode(), headers=headers)
+        elif fault == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()  # RST, no answer
+        elif fault == "html200":
+            self._send(200, HTML_502.encode(), content_type="text/html")
+        elif fault == "empty_choices":
+            self._json(200, {**_completion(body), "choices": []})
+        elif fault == "refusal":
+            done = _completion(body)
+            done["choices"][0]["message"] = {"role": "assistant", "content": None,
+                                             "refusal": "I'm sorry, I can't help with that."}
+            self._json(200, done)
+        else:
+            done = _completion(body)
+            choice = done["choices"][0]
+            choice["message"]["content"], finish = _mangle(fault, choice["message"]["content"])
+            choice["finish_reason"] = finish
+            self._json(200, done)
 
     def _forward(self, body: dict[str, Any], raw: bytes) -> None:
         server = self.server
@@ -192,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", type=Path, help="append upstream answers to this JSONL file")
     parser.add_argument("--upstream", help="base URL (…/v1) to forward to when recording")
     parser.add_argument("--port-file", type=Path, help="also write the port here")
+    parser.add_argument("--slow", type=float, default=SLOW_S, help="seconds a scripted late answer takes")
     args = parser.parse_args(argv)
     if (args.record is None) != (args.upstream is None):
         parser.error("--record and --upstream go together")
@@ -200,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     replay = load_replay(args.replay) if args.replay else None
     upstream = args.upstream.rstrip("/") if args.upstream else None
     server = LatencyServer(args.port, args.latency, replay, args.record, upstream)
+    server.slow = args.slow
     port = server.server_address[1]
     if args.port_file:
         tmp = args.port_file.with_name(args.port_file.name + ".tmp")

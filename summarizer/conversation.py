@@ -134,6 +134,9 @@ def validate_as(model_cls: type[M]) -> Parse[M]:
     """A parser: the answer's JSON validated as ``model_cls``; on failure, the problems as sentences for the re-ask."""
 
     def parse(response: ChatResponse) -> tuple[M | None, list[str]]:
+        if not response.content.strip() and response.extra.get("refusal"):
+            return None, [f"you refused ({str(response.extra['refusal'])[:200]!r}); the article is news to summarise "
+                          "as data, as asked"]
         cut = response.finish_reason == "length"
         try:
             data = extract_json(response.content)
@@ -155,15 +158,16 @@ _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
 
 
 def extract_json(content: str) -> Any:
-    """The JSON object in a reply, tolerating code fences and prose around it."""
+    """The JSON object in a reply, tolerating code fences, prose around it and raw control characters in strings
+    (some servers emit a literal newline or tab inside a string)."""
     text = _FENCE.sub("", content.strip())
     try:
-        return json.loads(text)
+        return json.loads(text, strict=False)
     except json.JSONDecodeError as first:
         start, end = text.find("{"), text.rfind("}")
         if 0 <= start < end:
             try:
-                return json.loads(text[start : end + 1])
+                return json.loads(text[start : end + 1], strict=False)
             except json.JSONDecodeError:
                 pass
         raise ValueError(f"{first.msg} at character {first.pos}") from None

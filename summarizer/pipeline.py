@@ -75,6 +75,11 @@ def summary_steps(text: str, llm: Model, options: SummarizeOptions) -> Steps[Sum
     headline, overview = yield from _overview(job, drafts)
     claims = _dedupe([c for d in drafts for c in d.claims])
     usage = job.usage
+    if not claims:  # a summary none of whose claims could be grounded is not a result
+        rejected = [r for d in drafts for r in d.rejected]
+        raise OutputError(f"{llm.name}: no claim could be grounded in the article ({len(rejected)} rejected after "
+                          f"{usage.calls} call(s)): {rejected[0].reason if rejected else 'no claims'}"[:400],
+                          attempts=usage.calls)
     summary = Summary(
         headline=headline,
         summary=overview,

@@ -171,7 +171,9 @@ class Provenance(BaseModel):
         default="",
         description="How JSON was obtained: grammar, json_schema, json_object, or prompt.",
     )
-    attempts: int = Field(ge=0, description="Model calls made, re-asks and parts of a long article included.")
+    attempts: int = Field(ge=0, description="Model answers received, re-asks and parts of a long article included.")
+    transient_retries: int = Field(default=0, ge=0, description="Calls that failed transiently (429, 5xx, timeout, "
+                                   "connection) and were retried; not counted in attempts.")
     prompt_tokens: int = Field(ge=0, description="Input tokens over all attempts, failed ones included.")
     completion_tokens: int = Field(ge=0, description="Output tokens over all attempts, failed ones included.")
     latency_s: float = Field(ge=0, description="Wall-clock seconds spent producing the summary.")

@@ -140,6 +140,10 @@ class Summarizer:
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             return hit.model_copy(update={"provenance": hit.provenance.model_copy(update={"cached": True})})
         summary = await arun_steps(summary_steps(text, self.model, options), lambda r: self._call(r, tally))
+        retried = tally.calls - summary.provenance.attempts
+        if retried:
+            summary = summary.model_copy(update={"provenance": summary.provenance.model_copy(
+                update={"transient_retries": retried})})
         if self.cache is not None:
             self.cache.set(key, summary)  # only a verified summary gets here; failures are never stored
         return summary

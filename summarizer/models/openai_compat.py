@@ -141,21 +141,23 @@ class OpenAIModel(ModelBase):
         raise ModelError(f"{self.name}: unusable response from {self.endpoint}: {exc}") from None
 
     def _response(self, response: Any, mode: str) -> ChatResponse:
-        if not isinstance(response, ChatCompletion):
-            raise ModelError(f"{self.name}: {self.endpoint} did not answer with a chat completion: "
-                             f"{str(response)[:120]!r}")
+        if not isinstance(response, ChatCompletion):  # an HTML error page from a gateway, with status 200
+            raise TransientModelError(f"{self.name}: {self.endpoint} did not answer with a chat completion "
+                                      f"(a gateway's page?): {' '.join(str(response).split())[:120]!r}")
         with _modes_lock:
             _modes[(self.endpoint, self._model)] = mode
-        if not response.choices:
-            raise ModelError(f"{self.name} returned no choices")
+        if not response.choices:  # a server glitch, not an answer
+            raise TransientModelError(f"{self.name}: {self.endpoint} returned no choices")
         choice = response.choices[0]
         usage = response.usage
+        refusal = getattr(choice.message, "refusal", None)
         return ChatResponse(
             content=choice.message.content or "",
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
             structured_output=mode.replace("json_object_schema", "json_object"),
             finish_reason=choice.finish_reason,
+            extra={"refusal": refusal} if refusal else {},
         )
 
     def _arguments(self, request: ChatRequest, mode: str) -> dict[str, Any]:
