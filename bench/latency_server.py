@@ -189,7 +189,7 @@ class Handler(BaseHTTPRequestHandler):
             self._json(200, self.server.stats())
         elif self.path == "/faults":
             self._set_faults(raw)
-        elif self.path != "/v1/chat/completions":
+        elif self.path.split("?", 1)[0] != "/v1/chat/completions":  # a query (?api-version=…) is allowed
             self._error(404, f"no such path: POST {self.path}", "not_found")
         else:
             try:

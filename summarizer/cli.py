@@ -25,6 +25,7 @@ from .config import default_model
 from .errors import ArticleError, SummarizerError
 from .evals.cli import eval_app
 from .options import DEFAULT_CONCURRENCY, DEFAULT_MAX_CLAIMS, DEFAULT_TIMEOUT_S, Limits, SummarizeOptions
+from .redact import SecretFilter, redact
 from .render import to_markdown, to_rich
 from .schema import MAX_CLAIMS, summary_json_schema
 from .session import Summarizer, summarize
@@ -68,6 +69,8 @@ def _root(
         raise typer.Exit()
     level = log_level.upper() if log_level else ("INFO" if verbose else "WARNING")
     logging.basicConfig(level=level, format="%(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:  # every logger's records, the HTTP client's included
+        handler.addFilter(SecretFilter())
 
 
 def _read(source: str) -> str:
@@ -205,7 +208,7 @@ def main() -> None:
     try:
         app()  # standalone: usage errors exit 2 with click's message; success exits 0
     except SummarizerError as exc:
-        message = " ".join(str(exc).split())
+        message = redact(" ".join(str(exc).split()))
         err.print(Text.assemble(("error: ", "bold red"), f"{type(exc).__name__}: {message}"), soft_wrap=True)
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:

@@ -24,6 +24,7 @@ from openai.types.chat import ChatCompletion
 
 from ..errors import ConfigurationError, ModelError, TransientModelError
 from ..options import DEFAULT_TIMEOUT_S
+from ..redact import public_url, split_query
 from ..schema_tools import plain_schema, strict_schema
 from .base import ChatRequest, ChatResponse, ModelBase, estimate_tokens
 
@@ -70,7 +71,8 @@ class OpenAIModel(ModelBase):
 
     @property
     def endpoint(self) -> str:
-        return str(self._client.base_url).rstrip("/")
+        """The base URL without credentials or query (see :mod:`summarizer.redact`): shown, stored, in the key."""
+        return public_url(str(self._client.base_url))
 
     @property
     def context_window(self) -> int:
@@ -122,7 +124,8 @@ class OpenAIModel(ModelBase):
         client = self._async_clients.get(loop)
         if client is None:
             client = openai.AsyncOpenAI(base_url=str(self._client.base_url), api_key=self._client.api_key,
-                                        max_retries=0, timeout=self._timeout)
+                                        max_retries=0, timeout=self._timeout,
+                                        default_query=dict(self._client.default_query) or None)
             self._async_clients[loop] = client
         return client
 
@@ -214,7 +217,11 @@ def _make_client(timeout: float) -> openai.OpenAI:
                 "openai/ models need OPENAI_API_KEY (and OPENAI_BASE_URL for a server other than OpenAI's)"
             )
         api_key = "not-needed"  # local servers (llama.cpp, vLLM, Ollama) usually ignore the key
-    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout)
+    query: dict[str, str] = {}
+    if base_url:
+        base_url, query = split_query(base_url)  # "?api-version=…" (Azure) or "?api-key=…" become a default query
+    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout,
+                         default_query=query or None)
 
 
 def _body_text(exc: openai.APIStatusError) -> str:
