@@ -12,6 +12,12 @@ MAX_CONTROL_SHARE = 0.01
 _CONTROL = re.compile("[\x01-\x08\x0e-\x1f\x7f-\x9f]")
 #: Articles shorter than this many non-space characters have nothing to summarise.
 MIN_CHARS = 20
+#: An HTML document, not its text: a doctype or <html> opening, or markup for much of the text.
+_HTML_START = re.compile(r"\A\s*(?:<!doctype\s+html|<html[\s>]|<\?xml)", re.IGNORECASE)
+_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
+#: Scripts written without spaces between words, where quotes cannot be located word by word.
+_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f\u0e80-\u0eff"
+                       "\u1000-\u109f\u1780-\u17ff]")
 
 
 def decode_article(data: bytes) -> str:
@@ -43,6 +49,14 @@ def check_article(text: str) -> str:
         raise ArticleError("the article is mostly undecodable characters (U+FFFD)")
     if len("".join(stripped.split())) < MIN_CHARS:
         raise ArticleError(f"the article is too short to summarise ({len(stripped)} characters)")
+    if _HTML_START.match(text) or len("".join(_TAG.findall(text[:20000]))) > 0.2 * min(len(text), 20000):
+        raise ArticleError("the article is an HTML page, not its text: extract the text first (for example "
+                           "`trafilatura page.html`, or a reader view) and summarise that; evidence offsets are "
+                           "offsets in the text you pass")
+    letters = sum(1 for ch in text[:20000] if ch.isalpha())
+    if letters and len(_UNSPACED.findall(text[:20000])) > 0.3 * letters:
+        raise ArticleError("the article is in a language written without spaces between words (Chinese, Japanese, "
+                           "Korean, Thai, ...): not supported yet, as quotes are located word by word")
     return text
 
 

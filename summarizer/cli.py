@@ -24,7 +24,14 @@ from .cache import SummaryCache
 from .config import default_model
 from .errors import ArticleError, SummarizerError
 from .evals.cli import eval_app
-from .options import DEFAULT_CONCURRENCY, DEFAULT_MAX_CLAIMS, DEFAULT_TIMEOUT_S, Limits, SummarizeOptions
+from .options import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_CLAIMS,
+    DEFAULT_TIMEOUT_S,
+    MAX_ARTICLE_CHARS,
+    Limits,
+    SummarizeOptions,
+)
 from .redact import SecretFilter, redact
 from .render import to_markdown, to_rich
 from .schema import MAX_CLAIMS, summary_json_schema
@@ -95,10 +102,14 @@ def summarize_cmd(
         DEFAULT_MAX_CLAIMS
     ),
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")] = False,
+    max_chars: Annotated[int, typer.Option(min=1, help="Longest article accepted (characters).")] = (
+        MAX_ARTICLE_CHARS
+    ),
 ) -> None:
     """Summarise an article into a headline, a summary and claims with verified evidence."""
     article = _read(source)
-    summary = summarize(article, model=model, cache=not no_cache, max_claims=max_claims)
+    summary = summarize(article, model=model, cache=not no_cache, max_claims=max_claims,
+                        limits=Limits(max_article_chars=max_chars))
     if fmt is Format.json:
         typer.echo(summary.model_dump_json(indent=2))
     elif fmt is Format.markdown:
@@ -128,13 +139,15 @@ def batch_cmd(
                                                   "run instead of retrying those ids.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (the summary line stays).")] = False,
+    max_chars: Annotated[int, typer.Option(min=1, help="Longest article accepted (characters); longer ones are "
+                                           "error rows.")] = MAX_ARTICLE_CHARS,
 ) -> None:
     """Summarise many articles into a JSONL file of result rows, resuming where an earlier run stopped."""
     from .batch import JsonlSink, count_input, read_input, run_batch
     from .progress import BatchProgress
 
     rows = read_input(source)  # a missing input is an ArticleError (exit 3) before anything starts
-    limits = Limits(concurrency=concurrency, rpm=rpm, tpm=tpm, timeout_s=timeout)
+    limits = Limits(concurrency=concurrency, rpm=rpm, tpm=tpm, timeout_s=timeout, max_article_chars=max_chars)
     with Summarizer(model, cache=not no_cache, options=SummarizeOptions(max_claims=max_claims),
                     limits=limits) as session:
         session.load()  # configuration errors (exit 4) before any row is written

@@ -1,4 +1,4 @@
-"""What a summary depends on (:class:`SummarizeOptions`) and how it is fetched (:class:`Limits`).
+"""What a summary depends on (:class:`SummarizeOptions`) and how it is fetched and bounded (:class:`Limits`).
 
 The split is the cache's rule. Every setting that can change the answer is a field of :class:`SummarizeOptions`, and
 the whole model is the options part of the cache key, so a new field is in the key by construction. Settings that
@@ -48,6 +48,9 @@ MAX_BACKOFF_S = 30.0
 MAX_RETRY_AFTER_S = 60.0
 #: Articles in flight at once in ``map``/``amap`` (an embedded model still runs one call at a time).
 DEFAULT_CONCURRENCY = 8
+#: Longest article accepted, in characters (about 25,000 tokens: longer than nearly any news article). A longer
+#: one is refused at once rather than split into dozens of parts and hours of model time.
+MAX_ARTICLE_CHARS = 100_000
 
 
 class Limits(BaseModel):
@@ -68,3 +71,6 @@ class Limits(BaseModel):
     max_backoff_s: float = Field(default=MAX_BACKOFF_S, ge=0, description="Longest wait between retries.")
     max_retry_after_s: float = Field(default=MAX_RETRY_AFTER_S, ge=0,
                                      description="Cap on a server's Retry-After (a longer one is capped, not obeyed).")
+    max_article_chars: int = Field(default=MAX_ARTICLE_CHARS, ge=1,
+                                   description="Longest article accepted (characters); longer ones are refused at "
+                                   "once with an ArticleError, before any model call.")

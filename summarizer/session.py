@@ -35,7 +35,7 @@ from .article import coerce_article
 from .cache import SummaryCache
 from .config import cache_dir, default_model
 from .conversation import arun_steps
-from .errors import OutputError, SummarizerError
+from .errors import ArticleError, OutputError, SummarizerError
 from .models import Model, get_model
 from .models.base import ChatRequest, ChatResponse
 from .options import Limits, SummarizeOptions
@@ -135,7 +135,12 @@ class Summarizer:
 
     async def _summarize(self, article: Article, options: SummarizeOptions, tally: _Tally) -> Summary:
         self._check_open()
+        if isinstance(article, bytes | bytearray) and len(article) > 4 * self.limits.max_article_chars:
+            # UTF-8 takes at most 4 bytes a character: refused before decoding megabytes
+            raise ArticleError(_too_long(len(article), self.limits.max_article_chars, "bytes"))
         text = coerce_article(article)
+        if len(text) > self.limits.max_article_chars:
+            raise ArticleError(_too_long(len(text), self.limits.max_article_chars, "characters"))
         key = summary_key(text, self.model, options)
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             return hit.model_copy(update={"provenance": hit.provenance.model_copy(update={"cached": True})})
@@ -291,6 +296,11 @@ class Summarizer:
 
     def __repr__(self) -> str:
         return f"Summarizer(model={self.model.name!r}, options={self.options!r}, limits={self.limits!r})"
+
+
+def _too_long(size: int, limit: int, unit: str) -> str:
+    return (f"the article is too long: {size:,} {unit}, over the limit of {limit:,} characters "
+            "(Limits.max_article_chars, --max-chars); summarise it in parts")
 
 
 @dataclass

@@ -83,7 +83,7 @@ def test_four_processes_writing_one_cache_leave_every_entry_whole(tmp_path: Path
     cache = tmp_path / "cache"
     procs = [subprocess.Popen([sys.executable, "-c", code, str(cache)], cwd=REPO) for _ in range(4)]
     assert [p.wait(timeout=300) for p in procs] == [0, 0, 0, 0]
-    from summarizer import SummaryCache, Summary
+    from summarizer import Summary, SummaryCache
 
     store = SummaryCache(cache)
     assert len(store) == 30
