@@ -193,7 +193,10 @@ class JsonlSink:
         return {key: ok for key, (_, _, ok) in self._rows.items()}
 
     def write(self, row: dict[str, Any]) -> None:
-        line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+        try:
+            line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\ud83d") in the input: escaped, still the same JSON
+            line = (json.dumps(row) + "\n").encode("ascii")
         offset = self._file.seek(0, os.SEEK_END)
         self._file.write(line)
         self._file.flush()  # in the kernel now: a killed process loses nothing
@@ -284,7 +287,7 @@ def run_batch(session: Summarizer, rows: Iterable[InputRow | BadRow], sink: Sink
             if p.cached:
                 report.cached += 1
             else:
-                report.model_calls += p.attempts
+                report.model_calls += p.attempts + p.transient_retries
                 report.prompt_tokens += p.prompt_tokens
                 report.completion_tokens += p.completion_tokens
         else:
@@ -304,12 +307,9 @@ def run_batch(session: Summarizer, rows: Iterable[InputRow | BadRow], sink: Sink
             if key is not None:
                 seen.add(key)
                 order.append(key)
-            if isinstance(item, BadRow):
-                if item.id is None:
-                    report.bad_lines.append(item.message)
-                    log.warning("%s", item.message)
-                else:
-                    invalid.append(item)
+            if isinstance(item, BadRow) and item.id is None:
+                report.bad_lines.append(item.message)
+                log.warning("%s", item.message)
                 continue
             if key in before and (before[key] or not retry_failed):
                 report.skipped += 1
@@ -317,6 +317,9 @@ def run_batch(session: Summarizer, rows: Iterable[InputRow | BadRow], sink: Sink
                 continue
             if key in before:
                 report.retried += 1
+            if isinstance(item, BadRow):
+                invalid.append(item)
+                continue
             pending[index] = item
             yield item.article
             index += 1

@@ -32,7 +32,7 @@ from .options import (
     Limits,
     SummarizeOptions,
 )
-from .redact import SecretFilter, redact
+from .redact import SecretFilter, public_url, redact
 from .render import to_markdown, to_rich
 from .schema import MAX_CLAIMS, summary_json_schema
 from .session import Summarizer, summarize
@@ -129,7 +129,7 @@ def batch_cmd(
                                                "or the embedded default.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Articles in flight at once (an embedded "
                                              "model still runs one at a time).")] = DEFAULT_CONCURRENCY,
-    rpm: Annotated[float | None, typer.Option(min=0.001, help="Requests per minute to the model.")] = None,
+    rpm: Annotated[float | None, typer.Option(min=1, help="Requests per minute to the model.")] = None,
     tpm: Annotated[float | None, typer.Option(min=1, help="Tokens per minute to the model.")] = None,
     timeout: Annotated[float, typer.Option(min=0.001, help="Seconds per model request.")] = DEFAULT_TIMEOUT_S,
     max_claims: Annotated[int, typer.Option(min=1, max=MAX_CLAIMS, help="Most claims per article.")] = (
@@ -193,7 +193,7 @@ def models_cmd() -> None:
     base = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
     has_key = bool(os.environ.get("OPENAI_API_KEY"))
     status = "[green]configured[/]" if has_key or os.environ.get("OPENAI_BASE_URL") else "[red]set OPENAI_API_KEY[/]"
-    table.add_row("openai/<model>", status, f"endpoint {base}")
+    table.add_row("openai/<model>", status, f"endpoint {public_url(base)}")
     table.add_row("fake/<anything>", "[green]always[/]", "scripted, extractive; for tests and dry runs")
     Console().print(table)
     for hint in hints:

@@ -60,9 +60,9 @@ class Limits(BaseModel):
 
     concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1, le=4096,
                              description="Articles summarised at once by map/amap/as_completed.")
-    rpm: float | None = Field(default=None, gt=0, description="Requests per minute to the model, as providers "
+    rpm: float | None = Field(default=None, ge=1, description="Requests per minute to the model, as providers "
                               "publish them; None: no limit.")
-    tpm: float | None = Field(default=None, gt=0, description="Tokens (prompt + answer budget) per minute; None: "
+    tpm: float | None = Field(default=None, ge=1, description="Tokens (prompt + answer budget) per minute; None: "
                               "no limit.")
     timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0, description="Per-request timeout for endpoints.")
     transient_attempts: int = Field(default=MAX_TRANSIENT_ATTEMPTS, ge=1, le=20,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -38,6 +38,7 @@ def secrets() -> list[str]:
     if base:
         parts = urlsplit(base)
         found += [parts.password or "", *(value for _, value in parse_qsl(parts.query))]
+    found += [form for value in found for form in (quote(value, safe=""), quote_plus(value))]  # as URLs log them
     return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
 
 
@@ -60,4 +61,8 @@ class SecretFilter(logging.Filter):
             cleaned = redact(message, self.values)
             if cleaned != message:
                 record.msg, record.args = cleaned, None
+            if record.exc_info and not record.exc_text:  # the traceback too, formatted once here
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = redact(record.exc_text, self.values)
         return True

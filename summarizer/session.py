@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import logging
-import queue
 import threading
 import weakref
 from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
@@ -40,6 +40,7 @@ from .models import Model, get_model
 from .models.base import ChatRequest, ChatResponse
 from .options import Limits, SummarizeOptions
 from .pipeline import summary_key, summary_steps
+from .redact import redact
 from .retry import Backoff, acall_with_retries
 from .schema import Summary
 
@@ -61,7 +62,7 @@ class Failure(BaseModel):
     def of(cls, exc: BaseException, attempts: int) -> Failure:
         if isinstance(exc, OutputError):
             attempts = max(attempts, exc.attempts)
-        failure = cls(type=type(exc).__name__, message=" ".join(str(exc).split()) or type(exc).__name__,
+        failure = cls(type=type(exc).__name__, message=redact(" ".join(str(exc).split())) or type(exc).__name__,
                       attempts=attempts)
         failure._exception = exc
         return failure
@@ -164,6 +165,7 @@ class Summarizer:
         async def attempt() -> ChatResponse:
             async with throttle.slots:
                 await throttle.acquire(tokens)
+                await self._backoff.await_clear()  # a 429 may have come while this call waited for a slot
                 tally.calls += 1
                 return await self.model.acomplete(request)
 
@@ -171,6 +173,8 @@ class Summarizer:
 
     def _throttle(self) -> _Throttle:
         loop = asyncio.get_running_loop()
+        for old in [lp for lp in self._throttles if lp.is_closed()]:  # a limiter holds its loop: free closed ones
+            del self._throttles[old]
         if (throttle := self._throttles.get(loop)) is None:
             throttle = self._throttles[loop] = _Throttle(self.limits, self._calls())
         return throttle
@@ -332,32 +336,33 @@ class _Portal:
             raise
 
     def iterate(self, items: AsyncIterator[T]) -> Iterator[T]:
-        # Unbounded, but the producer is: at most a worker pool's width of results are ever waiting here.
-        handoff: queue.Queue[tuple[str, Any]] = queue.Queue()
-
-        async def pump() -> None:
-            try:
-                async for item in items:
-                    handoff.put_nowait(("item", item))
-            except Exception as exc:
-                handoff.put_nowait(("error", exc))
-            finally:
-                handoff.put_nowait(("end", None))
+        """Each item pulled when the caller asks for it, so a slow caller holds the work back (the producer's own
+        queue is bounded) and nothing finished is left waiting in between when the caller stops."""
 
         def generate() -> Iterator[T]:
-            future = asyncio.run_coroutine_threadsafe(pump(), self.loop)
             try:
                 while True:
-                    kind, value = handoff.get()
-                    if kind == "end":
+                    future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(
+                        _next(items), self.loop)
+                    try:
+                        item = future.result()
+                    except StopAsyncIteration:
                         return
-                    if kind == "error":
-                        raise value
-                    yield value
+                    except BaseException:
+                        future.cancel()  # Ctrl-C, or the caller gave up: stop the work too
+                        raise
+                    yield item
             finally:
-                future.cancel()
+                aclose = getattr(items, "aclose", None)
+                if aclose is not None:
+                    with contextlib.suppress(Exception):  # already finished, or being cancelled
+                        asyncio.run_coroutine_threadsafe(aclose(), self.loop).result(timeout=30)
 
         return generate()
+
+
+async def _next(items: AsyncIterator[T]) -> T:
+    return await anext(items)
 
 
 _portal_instance: _Portal | None = None

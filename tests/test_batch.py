@@ -245,3 +245,25 @@ def test_a_batch_on_an_embedded_model(tmp_path: Path) -> None:
         else:
             assert row["error"]["type"] in {"OutputError", "ModelError"}
     assert "2 rows" in result.stderr
+
+
+def test_odd_input_neither_crashes_the_batch_nor_undoes_a_finished_row(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "s\\ud83d", "article": "' + article(1) + '", "note": "lone \\udc00 surrogate"}\n'
+                      + json.dumps({"id": "done", "article": article(2)}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+
+    def batch() -> Any:
+        with Summarizer(ScriptedModel(), cache=False) as session:
+            sink = JsonlSink(out)
+            try:
+                return run_batch(session, read_input(source), sink)
+            finally:
+                sink.close()
+
+    assert batch().ok
+    assert {r["id"] for r in read_rows(out)} == {"s\ud83d", "done"}
+    source.write_text(json.dumps({"id": "done"}) + "\n", encoding="utf-8")  # its article is gone from the input now
+    report = batch()
+    assert report.skipped == 1 and report.failed == 0
+    assert "summary" in {r["id"]: r for r in read_rows(out)}["done"]  # the finished row is kept, not replaced

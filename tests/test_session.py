@@ -325,3 +325,21 @@ def test_a_user_model_with_only_complete_works_through_the_session(seed: str) ->
     with Summarizer(Mine(), cache=False) as session:
         s = session.summarize(seed)
     assert_grounded(s, seed)
+
+
+def test_a_slow_consumer_holds_the_work_back() -> None:
+    model = ScriptedModel(latency=0.01)
+    with Summarizer(model, cache=False, limits=Limits(concurrency=2)) as session:
+        results = session.as_completed(articles(200))
+        next(results)
+        time.sleep(0.5)  # without backpressure the workers would have run through ~100 articles by now
+        started = len(model.requests)
+        results.close()
+    assert started < 10
+
+
+def test_rate_limits_below_one_a_minute_are_refused() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        Limits(rpm=0.5)
+    with pytest.raises(pydantic.ValidationError):
+        Limits(tpm=0.5)
