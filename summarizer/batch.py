@@ -4,8 +4,9 @@ The row format and the resume rules live here and nowhere else.
 
 Input rows are ``{"id", "article", ...}`` (a JSONL file, or a folder of ``.txt`` files whose id is the file name).
 Each output row is ``{"id", ...the input's other fields..., "summary": {...}}`` or
-``{"id", ..., "error": {"type", "message", "attempts"}}``; input fields named ``summary`` or ``error`` are copied as
-``input_summary`` / ``input_error`` so they cannot be mistaken for results.
+``{"id", ..., "error": {"type", "message", "attempts", "prompt_tokens", "completion_tokens"}}`` (what the failed
+tries cost); input fields named ``summary`` or ``error`` are copied as ``input_summary`` / ``input_error`` so they
+cannot be mistaken for results.
 
 Resume rules:
 
@@ -293,6 +294,8 @@ def run_batch(session: Summarizer, rows: Iterable[InputRow | BadRow], sink: Sink
         else:
             report.failed += 1
             report.model_calls += result.attempts
+            report.prompt_tokens += result.prompt_tokens  # what the failed tries cost counts too
+            report.completion_tokens += result.completion_tokens
         if on_row is not None:
             on_row(report, row)
 

@@ -56,14 +56,16 @@ class Failure(BaseModel):
     type: str = Field(description="The error class, e.g. ModelError, OutputError, ArticleError.")
     message: str
     attempts: int = Field(default=0, ge=0, description="Model calls made for this article, retries included.")
+    prompt_tokens: int = Field(default=0, ge=0, description="Input tokens the failed tries cost.")
+    completion_tokens: int = Field(default=0, ge=0, description="Output tokens the failed tries cost.")
     _exception: BaseException | None = PrivateAttr(default=None)
 
     @classmethod
-    def of(cls, exc: BaseException, attempts: int) -> Failure:
+    def of(cls, exc: BaseException, attempts: int, prompt_tokens: int = 0, completion_tokens: int = 0) -> Failure:
         if isinstance(exc, OutputError):
             attempts = max(attempts, exc.attempts)
         failure = cls(type=type(exc).__name__, message=redact(" ".join(str(exc).split())) or type(exc).__name__,
-                      attempts=attempts)
+                      attempts=attempts, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
         failure._exception = exc
         return failure
 
@@ -82,9 +84,11 @@ Result = Summary | Failure
 
 @dataclass
 class _Tally:
-    """Model calls made for one article (every try of every request)."""
+    """Model calls made for one article (every try of every request), and the tokens of the answers."""
 
     calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 class _Throttle:
@@ -167,7 +171,10 @@ class Summarizer:
                 await throttle.acquire(tokens)
                 await self._backoff.await_clear()  # a 429 may have come while this call waited for a slot
                 tally.calls += 1
-                return await self.model.acomplete(request)
+                response = await self.model.acomplete(request)
+                tally.prompt_tokens += response.prompt_tokens
+                tally.completion_tokens += response.completion_tokens
+                return response
 
         return await acall_with_retries(attempt, limits=self.limits, backoff=self._backoff)
 
@@ -240,10 +247,10 @@ class Summarizer:
         try:
             return await self._summarize(article, options, tally)
         except SummarizerError as exc:
-            return Failure.of(exc, tally.calls)
+            return Failure.of(exc, tally.calls, tally.prompt_tokens, tally.completion_tokens)
         except Exception as exc:  # a bug on one article must not lose the others; it is logged with its traceback
             log.exception("unexpected error summarising an article")
-            return Failure.of(exc, tally.calls)
+            return Failure.of(exc, tally.calls, tally.prompt_tokens, tally.completion_tokens)
 
     def _calls(self) -> int:
         """Model calls in flight at once: the limit, and never more than the model itself can take."""

@@ -92,6 +92,7 @@ def test_a_fault_every_time_ends_in_its_typed_error_and_is_never_cached(endpoint
     else:
         assert isinstance(result.exception, OutputError) and result.exit_code == 6
         assert result.attempts == 3  # the re-ask budget
+        assert result.prompt_tokens > 0 and result.completion_tokens > 0  # what the failed tries cost
     if fault in ("fabricated", "altered"):
         assert "no claim could be grounded" in result.message
     if fault == "refusal":
