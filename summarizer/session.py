@@ -180,9 +180,9 @@ class Summarizer:
 
     def _throttle(self) -> _Throttle:
         loop = asyncio.get_running_loop()
-        for old in [lp for lp in self._throttles if lp.is_closed()]:  # a limiter holds its loop: free closed ones
-            del self._throttles[old]
         if (throttle := self._throttles.get(loop)) is None:
+            for old in [lp for lp in self._throttles if lp.is_closed()]:  # a limiter holds its loop: free closed ones
+                del self._throttles[old]
             throttle = self._throttles[loop] = _Throttle(self.limits, self._calls())
         return throttle
 
