@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 FRANK = REPO.parent / "shared" / "data" / "frank" / "articles.jsonl"
 sys.path.insert(0, str(REPO / "bench"))
 from bench_concurrency import start_server  # noqa: E402
+from latency_server import stats  # noqa: E402
 
 
 def rows(path: Path) -> list[dict[str, Any]]:
@@ -35,14 +35,7 @@ def rows(path: Path) -> list[dict[str, Any]]:
 
 
 def server_requests(url: str | None, reset: bool = False) -> int | None:
-    if url is None:
-        return None
-    root = url.removesuffix("/v1")
-    with urllib.request.urlopen(f"{root}/stats", timeout=10) as response:
-        n = int(json.load(response)["requests"])
-    if reset:
-        urllib.request.urlopen(urllib.request.Request(f"{root}/stats/reset", data=b"", method="POST"), timeout=10)
-    return n
+    return None if url is None else stats(url, reset)["requests"]
 
 
 def step(name: str, command: list[str], env: dict[str, str], out: Path, url: str | None,

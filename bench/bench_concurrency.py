@@ -42,6 +42,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+from latency_server import spawn  # noqa: E402
+
 FRANK = REPO.parent / "shared" / "data" / "frank" / "articles.jsonl"
 BUCKETS = {
     "http client": ("openai", "httpx", "httpcore", "h11", "anyio", "sniffio", "ssl", "socket", "http/", "json/",
@@ -55,16 +58,10 @@ BUCKETS = {
 
 
 def start_server(latency: float, replay: str | None) -> tuple[subprocess.Popen[str], str]:
-    args = [sys.executable, str(REPO / "bench" / "latency_server.py"), "--port", "0", "--latency", str(latency)]
-    if replay:
-        args += ["--replay", replay]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("listening on "):
-        proc.kill()
-        raise SystemExit(f"latency server did not start: {line!r}")
-    return proc, line.removeprefix("listening on ").strip()
+    try:
+        return spawn(*(["--replay", replay] if replay else []), latency=latency)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def load_articles(n: int, offset: int = 0) -> list[str]:

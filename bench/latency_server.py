@@ -32,6 +32,7 @@ import random
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -295,6 +296,34 @@ class Handler(BaseHTTPRequestHandler):
             with server.lock, server.record.open("a", encoding="utf-8") as f:
                 f.write(line)
         self._send(200, payload)
+
+
+def spawn(*args: str, latency: float = 0.2, timeout: float = 60.0) -> tuple[subprocess.Popen[str], str]:
+    """Start this server in a process of its own; return the process and its base URL (…/v1), read from its first
+    line of output. Raises RuntimeError if it does not say it is listening within ``timeout`` seconds."""
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--port", "0", "--latency", str(latency),
+                             *args], stdout=subprocess.PIPE, text=True)
+    out = proc.stdout
+    assert out is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(out.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout=timeout)
+    if not lines or not lines[0].startswith("listening on "):
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"latency server did not start: {lines!r}")
+    return proc, lines[0].removeprefix("listening on ").strip()
+
+
+def stats(base_url: str, reset: bool = False) -> dict[str, int]:
+    """A running server's counters (requests, in_flight, max_in_flight); ``reset`` zeroes them after reading."""
+    root = base_url.removesuffix("/v1")
+    with urllib.request.urlopen(f"{root}/stats", timeout=10) as response:
+        counters: dict[str, int] = json.load(response)
+    if reset:
+        urllib.request.urlopen(urllib.request.Request(f"{root}/stats/reset", data=b"", method="POST"), timeout=10)
+    return counters
 
 
 def load_replay(path: Path) -> dict[str, Any]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-LATENCY_SERVER = Path(__file__).resolve().parents[1] / "bench" / "latency_server.py"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import latency_server  # bench/: the server the tests and the benchmarks share
 
 KIRBY = "We assess that between early- to mid-October, North Korea moved at least 3,000 soldiers into eastern Russia"
 NIS = "North Korea has shipped 1,500 soldiers, including special forces fighters, to Russia for training"
@@ -49,19 +48,11 @@ def assert_grounded(summary: Any, article: str) -> None:
 
 def start_latency_server(*args: str, latency: float = 0.2) -> tuple[subprocess.Popen[str], str]:
     """Start bench/latency_server.py (a real OpenAI-compatible HTTP server on loopback, answering after a fixed
-    latency); return the process and its base URL (…/v1) from its first line of output."""
-    proc = subprocess.Popen([sys.executable, str(LATENCY_SERVER), "--port", "0", "--latency", str(latency), *args],
-                            stdout=subprocess.PIPE, text=True)
-    out = proc.stdout
-    assert out is not None
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(out.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout=60)
-    if not lines or not lines[0].startswith("listening on "):
-        stop_process(proc)
-        pytest.fail(f"latency server did not start: {lines!r}")
-    return proc, lines[0].removeprefix("listening on ").strip()
+    latency); return the process and its base URL (…/v1)."""
+    try:
+        return latency_server.spawn(*args, latency=latency)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 def stop_process(proc: subprocess.Popen[str]) -> int:
@@ -75,9 +66,4 @@ def stop_process(proc: subprocess.Popen[str]) -> int:
 
 def server_stats(base_url: str, reset: bool = False) -> dict[str, int]:
     """The latency server's counters (requests, in_flight, max_in_flight); ``reset`` zeroes them after reading."""
-    root = base_url.removesuffix("/v1")
-    with urllib.request.urlopen(f"{root}/stats", timeout=10) as response:
-        stats: dict[str, int] = json.load(response)
-    if reset:
-        urllib.request.urlopen(urllib.request.Request(f"{root}/stats/reset", data=b"", method="POST"), timeout=10)
-    return stats
+    return latency_server.stats(base_url, reset)
