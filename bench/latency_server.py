@@ -5,8 +5,10 @@
     .venv/bin/python bench/latency_server.py --port 0 --record recorded.jsonl --upstream http://127.0.0.1:8080/v1
 
 It binds 127.0.0.1 only and prints ``listening on http://127.0.0.1:PORT/v1`` as its first line of output.
-Each ``POST /v1/chat/completions`` sleeps ``--latency`` seconds in its own thread (so concurrent requests overlap,
-as they would on a server batching them) and then answers with:
+Each ``POST /v1/chat/completions`` is answered ``--latency`` seconds after its body was read, in its own thread (so
+concurrent requests overlap, as they would on a server batching them): the answer is made first and the thread
+sleeps for the rest, so the time this server takes to build it (and to wait for the GIL among many threads) is not
+added to the latency. The answer is:
 
 - by default, :func:`summarizer.models.fake.extractive_answer` for the request: a valid summary built from the
   first sentences of the ``<article>`` in the last message;
@@ -239,16 +241,20 @@ class Handler(BaseHTTPRequestHandler):
         if server.upstream:
             self._forward(body, raw)
             return
-        fault = server.next_fault()
-        time.sleep(server.slow if fault == "late" else server.latency)
+        due = time.monotonic() + (server.slow if (fault := server.next_fault()) == "late" else server.latency)
         if fault not in ("ok", "late"):
+            time.sleep(max(0.0, due - time.monotonic()))
             self._fault(fault, body)
-        elif server.replay is None:
-            self._json(200, _completion(body))
+            return
+        if server.replay is None:
+            status, answer = 200, _completion(body)
         elif (response := server.replay.get(request_key(body))) is not None:
-            self._json(200, response)
+            status, answer = 200, response
         else:
-            self._error(404, "no recorded response for this request", "not_found")
+            status, answer = 404, {"error": {"message": "no recorded response for this request", "type": "not_found"}}
+        payload = json.dumps(answer).encode("utf-8")
+        time.sleep(max(0.0, due - time.monotonic()))
+        self._send(status, payload)
 
     def _fault(self, fault: str, body: dict[str, Any]) -> None:
         """Answer with one of :data:`FAULTS`."""

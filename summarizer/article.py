@@ -53,7 +53,7 @@ def check_article(text: str) -> str:
         raise ArticleError("the article is an HTML page, not its text: extract the text first (for example "
                            "`trafilatura page.html`, or a reader view) and summarise that; evidence offsets are "
                            "offsets in the text you pass")
-    letters = sum(1 for ch in text[:20000] if ch.isalpha())
+    letters = sum(map(str.isalpha, text[:20000]))
     if letters and len(_UNSPACED.findall(text[:20000])) > 0.3 * letters:
         raise ArticleError("the article is in a language written without spaces between words (Chinese, Japanese, "
                            "Korean, Thai, ...): not supported yet, as quotes are located word by word")

@@ -146,7 +146,7 @@ class Summarizer:
         text = coerce_article(article)
         if len(text) > self.limits.max_article_chars:
             raise ArticleError(_too_long(len(text), self.limits.max_article_chars, "characters"))
-        key = summary_key(text, self.model, options)
+        key = summary_key(text, self.model, options) if self.cache is not None else ""
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             return hit.model_copy(update={"provenance": hit.provenance.model_copy(update={"cached": True})})
         summary = await arun_steps(summary_steps(text, self.model, options), lambda r: self._call(r, tally))
