@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def cache_key(*, model: str, endpoint: str | None, prompt_version: str, schema_v
 class SummaryCache:
     """Validated summaries on disk (``$SUMMARIZER_CACHE_DIR``, by default ``$SUMMARIZER_HOME/cache``)."""
 
-    def __init__(self, directory: Path | str | None = None) -> None:
+    def __init__(self, directory: Path | str | os.PathLike[str] | None = None) -> None:
         self.directory = Path(directory) if directory else cache_dir()
         self._cache: diskcache.Cache | None = None
 

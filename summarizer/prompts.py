@@ -41,6 +41,10 @@ class Prompt:
     def render(self, which: str, **context: Any) -> str:
         return self.templates[which].render(**context).strip()
 
+    def instructions(self) -> str:
+        """The system message without its schema: the prompt's own words, which an answer must never repeat."""
+        return _instructions(self)
+
     @classmethod
     def load(cls, name: str, directory: Path | None = None) -> Prompt:
         return _load(name, directory or prompts_dir())
@@ -64,3 +68,12 @@ def _load(name: str, directory: Path) -> Prompt:
         digest.update(filename.encode() + b"\0" + path.read_bytes() + b"\0")
         templates[filename.removesuffix(".jinja")] = env.get_template(filename)
     return Prompt(name=name, version=f"{name}-{digest.hexdigest()[:10]}", templates=templates)
+
+
+_INSTRUCTIONS: dict[str, str] = {}
+
+
+def _instructions(prompt: Prompt) -> str:
+    if (text := _INSTRUCTIONS.get(prompt.version)) is None:
+        text = _INSTRUCTIONS[prompt.version] = prompt.render("system", schema="")
+    return text

@@ -20,8 +20,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: Bumped by hand whenever the draft schema changes meaning or the pipeline checks a summary differently; part of
-#: every cache key. 2: ``Summary.flags`` (numbers the article does not give are re-asked, then flagged).
-SCHEMA_VERSION = "2"
+#: every cache key. 2: ``Summary.flags`` (numbers the article does not give are re-asked, then flagged). 3: answers
+#: that follow text planted in the article (prompt injection) are re-asked, then refused or flagged.
+SCHEMA_VERSION = "3"
 
 MAX_CLAIMS = 12
 MAX_QUOTES_PER_CLAIM = 2

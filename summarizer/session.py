@@ -20,6 +20,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import logging
+import os
 import threading
 import weakref
 from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
@@ -108,21 +109,27 @@ class _Throttle:
 
 class Summarizer:
     """A session: ``model`` (a ``provider/model`` name, a :class:`Model`, or None for the default), a ``cache``
-    (True: the default directory; False: none; or a :class:`SummaryCache`), default ``options`` and ``limits``.
+    (True: the default directory; False: none; a directory; or a :class:`SummaryCache`), default ``options`` and
+    ``limits``.
 
     Opening one resolves the model name (a :class:`ConfigurationError` now for an unknown one or a missing key);
     :meth:`load` also loads embedded weights. Close it (or use ``with``) to release the cache and clients.
     """
 
-    def __init__(self, model: str | Model | None = None, *, cache: bool | SummaryCache = True,
+    def __init__(self, model: str | Model | None = None, *, cache: bool | str | os.PathLike[str] | SummaryCache = True,
                  options: SummarizeOptions | None = None, limits: Limits | None = None) -> None:
         self.model: Model = get_model(model)
         self._owns_model = model is None or isinstance(model, str)
         self.options = options or SummarizeOptions()
         self.limits = limits or Limits()
-        self.cache: SummaryCache | None = cache if isinstance(cache, SummaryCache) else (
-            SummaryCache() if cache else None)
-        self._owns_cache = cache is True
+        self.cache: SummaryCache | None
+        if isinstance(cache, SummaryCache):
+            self.cache = cache
+        elif cache is False:
+            self.cache = None
+        else:  # True: the default directory; a path: a cache there (made if missing)
+            self.cache = SummaryCache() if cache is True else SummaryCache(cache)
+        self._owns_cache = not isinstance(cache, SummaryCache)
         self._backoff = Backoff()
         self._throttles: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Throttle] = (
             weakref.WeakKeyDictionary())

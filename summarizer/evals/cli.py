@@ -40,6 +40,8 @@ def run_cmd(
                                                  "(default: <out>/<timestamp>-<suite>).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
+    max_attempts: Annotated[int | None, typer.Option(min=1, max=10, help="Model calls per article part before "
+                            "giving up on invalid, ungrounded or hijacked output (default: the suite's, 3).")] = None,
 ) -> None:
     """Run a suite: summarise every case with every system, score, and write report.json/.md/.html."""
     from .report import rich_table, write_report
@@ -49,7 +51,8 @@ def run_cmd(
 
     spec = load_suite(suite)
     thresholds = parse_thresholds(fail_under or [])
-    report = run_suite(spec, models=_split(models), limit=limit, concurrency=concurrency, cache=not no_cache,
+    report = run_suite(spec, models=_split(models), limit=limit, concurrency=concurrency, max_attempts=max_attempts,
+                       cache=not no_cache,
                        fail_under=thresholds, progress=not quiet and sys.stderr.isatty())
     folder = run_dir or default_run_dir(out, spec.name, report.spec.started_at.astimezone())
     write_report(report, folder)

@@ -80,6 +80,7 @@ class RunSpec(BaseModel):
     limit: int | None
     concurrency: int
     max_claims: int
+    max_attempts: int = 3
     resamples: int
     cache: bool
     started_at: datetime

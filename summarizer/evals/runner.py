@@ -45,12 +45,13 @@ def _scorers(suite: Suite) -> list[BoundScorer]:
     return build_scorers(specs)
 
 
-def _produce(system: System, case: Case, cache: SummaryCache | None, max_claims: int,
+def _produce(system: System, case: Case, cache: SummaryCache | None, suite: Suite,
              gate: threading.Semaphore) -> tuple[Summary | None, CaseError | None, float]:
     started = time.perf_counter()
     with gate:
         try:
-            return system.run(case, cache=cache, max_claims=max_claims), None, time.perf_counter() - started
+            summary = system.run(case, cache=cache, max_claims=suite.max_claims, max_attempts=suite.max_attempts)
+            return summary, None, time.perf_counter() - started
         except SummarizerError as exc:
             error = CaseError(type=type(exc).__name__, message=" ".join(str(exc).split()), exit_code=exc.exit_code)
         except Exception as exc:  # a bug in one case must not lose the run; it is recorded with its type
@@ -65,6 +66,7 @@ def run_suite(
     models: list[str] | None = None,
     limit: int | None = None,
     concurrency: int | None = None,
+    max_attempts: int | None = None,
     cache: bool | SummaryCache = True,
     fail_under: dict[str, float] | None = None,
     progress: bool = False,
@@ -76,6 +78,8 @@ def run_suite(
     suite's own: ``scorer`` or ``scorer@system`` → minimum mean).
     """
     spec_suite = suite if isinstance(suite, Suite) else load_suite(suite)
+    if max_attempts is not None:
+        spec_suite = spec_suite.model_copy(update={"max_attempts": max_attempts})
     systems_names = list(dict.fromkeys(models or spec_suite.models))
     if not systems_names:
         raise SuiteError("no models to run")
@@ -110,6 +114,7 @@ def run_suite(
         limit=limit if limit is not None else spec_suite.limit,
         concurrency=workers,
         max_claims=spec_suite.max_claims,
+        max_attempts=spec_suite.max_attempts,
         resamples=spec_suite.bootstrap,
         cache=store is not None,
         started_at=datetime.now(UTC),
@@ -122,7 +127,7 @@ def run_suite(
     bar = _Progress(len(jobs)) if progress else None
     try:
         pending: dict[Future[tuple[Summary | None, CaseError | None, float]], tuple[System, Case]] = {
-            pool.submit(_produce, system, case, store, spec_suite.max_claims, gates[system.name]): (system, case)
+            pool.submit(_produce, system, case, store, spec_suite, gates[system.name]): (system, case)
             for system, case in jobs
         }
         while pending:

@@ -40,7 +40,7 @@ class System:
     parallel: int
     model: Model | None = field(default=None, repr=False)
 
-    def run(self, case: Case, *, cache: SummaryCache | None, max_claims: int) -> Summary:
+    def run(self, case: Case, *, cache: SummaryCache | None, max_claims: int, max_attempts: int = 3) -> Summary:
         if self.name == "lead-3":
             return _baseline(case.article, " ".join(sentences(case.article)[:3]), self.name)
         if self.name == "reference":
@@ -49,7 +49,7 @@ class System:
             return _baseline(case.article, case.reference, self.name)
         assert self.model is not None
         return summarize(case.article, model=self.model, cache=cache if cache is not None else False,
-                         max_claims=max_claims)
+                         max_claims=max_claims, max_attempts=max_attempts)
 
 
 def _baseline(article: str, text: str, name: str) -> Summary:

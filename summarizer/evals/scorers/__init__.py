@@ -7,7 +7,7 @@ from .base import REGISTRY, BoundScorer, CaseError, Context, Score, ScorerDef, b
 
 def load_all() -> None:
     """Import every scorer family (each registers its scorers on import)."""
-    from . import claims, gold, numbers, overlap, support, usage  # noqa: F401
+    from . import claims, gold, injection, numbers, overlap, support, usage  # noqa: F401
 
 
 load_all()
