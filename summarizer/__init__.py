@@ -25,10 +25,13 @@ from .grounding import Grounder
 from .models import ChatRequest, ChatResponse, Model, ScriptedModel, get_model
 from .options import Limits, SummarizeOptions
 from .schema import (
+    Attribution,
     Certainty,
     Claim,
     ClaimKind,
     Evidence,
+    Flag,
+    FlagKind,
     Provenance,
     RejectedClaim,
     Summary,
@@ -44,6 +47,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "DEFAULT_MODEL",
     "ArticleError",
+    "Attribution",
     "Certainty",
     "ChatRequest",
     "ChatResponse",
@@ -52,6 +56,8 @@ __all__ = [
     "ConfigurationError",
     "Evidence",
     "Failure",
+    "Flag",
+    "FlagKind",
     "Grounder",
     "Limits",
     "Model",

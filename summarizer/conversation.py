@@ -34,6 +34,12 @@ Parse = Callable[[ChatResponse], tuple[D | None, list[str]]]
 Check = Callable[[D], tuple[list[str], list[str]]]
 
 
+#: Re-asks spent on problems that would only be flagged (a number, a speaker, a hedge), once the best answer has
+#: none that cost content: a model that did not fix them when told rarely does on the next try, and each try of an
+#: embedded model is a minute.
+FLAG_REASKS = 1
+
+
 @dataclass
 class Usage:
     """What the model calls of one job cost, failed attempts included."""
@@ -76,6 +82,7 @@ def converse(conversation: Conversation[D], usage: Usage) -> Steps[tuple[D, list
     best_rank = (0, 0)
     last_output = ""
     problems: list[str] = []
+    flag_reasks = 0
     for _attempt in range(conversation.max_attempts):
         response = yield request
         usage.add(response)
@@ -86,8 +93,9 @@ def converse(conversation: Conversation[D], usage: Usage) -> Steps[tuple[D, list
             problems = costly + flagged
             if best is None or (len(costly), len(flagged)) < best_rank:
                 best, best_rank = (value, problems), (len(costly), len(flagged))
-            if not problems:
-                break
+            if not problems or (not best_rank[0] and flag_reasks >= FLAG_REASKS):
+                break  # problems that would only be flagged are re-asked FLAG_REASKS times, not the whole budget
+            flag_reasks += bool(flagged)
         request = replace(request, messages=(
             *request.messages,
             {"role": "assistant", "content": response.content},

@@ -21,8 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: Bumped by hand whenever the draft schema changes meaning or the pipeline checks a summary differently; part of
 #: every cache key. 2: ``Summary.flags`` (numbers the article does not give are re-asked, then flagged). 3: answers
-#: that follow text planted in the article (prompt injection) are re-asked, then refused or flagged.
-SCHEMA_VERSION = "3"
+#: that follow text planted in the article (prompt injection) are re-asked, then refused or flagged. 4: typed flags
+#: tied to their claim; ``Claim.attribution`` read by the library, and the model's speakers checked against it.
+SCHEMA_VERSION = "4"
 
 MAX_CLAIMS = 12
 MAX_QUOTES_PER_CLAIM = 2
@@ -134,14 +135,39 @@ class Evidence(BaseModel):
         return self
 
 
+class Attribution(BaseModel):
+    """Who the article gives a claim's evidence to, read by the library itself (not the model) from the article's
+    speech cues and quotation marks: ``article[start:end] == text``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = Field(description="The source as the article writes it at the cue, e.g. 'Austin' or 'the White House'.")
+    start: int = Field(ge=0, description="Character offset of the source's first character in the article.")
+    end: int = Field(ge=0, description="Character offset just past the source's last character.")
+    name: str = Field(description="The fullest mention of the same source in the article, e.g. 'Secretary of Defense "
+                      "Lloyd Austin' (the same as text when there is no fuller one).")
+    cue: str = Field(description="What attributes the passage: a speech verb ('said', 'told', 'according to'), or "
+                     "'quote' for a quotation that continues a speaker named at an earlier one.")
+
+    @model_validator(mode="after")
+    def _span_matches_text(self) -> Attribution:
+        if self.end - self.start != len(self.text):
+            raise ValueError(f"span [{self.start}, {self.end}) does not have the length of its text")
+        return self
+
+
 class Claim(BaseModel):
     """A claim from the article, with who makes it, how sure they are, and located evidence."""
 
     statement: str
-    speaker: str | None = Field(description="Who makes the claim as the article names them; null: the article.")
+    speaker: str | None = Field(description="Who makes the claim, as the model named them (checked against "
+                                "`attribution`; a disagreement that stays after re-asking is a speaker flag); null: "
+                                "the article itself.")
     kind: ClaimKind
     certainty: Certainty
     evidence: list[Evidence] = Field(min_length=1)
+    attribution: Attribution | None = Field(default=None, description="The source the article gives for the "
+                                            "evidence, read by the library; null: the article states it itself.")
 
 
 class RejectedClaim(BaseModel):
@@ -153,11 +179,32 @@ class RejectedClaim(BaseModel):
     reason: str
 
 
-class Flag(BaseModel):
-    """Something in the model's free text that the library checked and could not verify against the article."""
+class FlagKind(StrEnum):
+    """What a flag is about."""
 
-    field: str = Field(description="Where: 'headline', 'summary' or 'claims[i].statement' (0-based).")
-    text: str = Field(description="The text flagged, e.g. a number as the model wrote it.")
+    #: A number in the free text that the article does not give.
+    NUMBER = "number"
+    #: A claim's speaker that is not the source the article gives for its evidence.
+    SPEAKER = "speaker"
+    #: A hedge or assessment in the evidence that the claim's statement or certainty drops.
+    HEDGE = "hedge"
+    #: Words quoted in the free text without their speaker.
+    QUOTE = "quote"
+    #: Something the article gives that the claims leave out (a competing figure).
+    COVERAGE = "coverage"
+    #: A word of text planted in the article as instructions to the model.
+    INJECTION = "injection"
+
+
+class Flag(BaseModel):
+    """Something the library checked and could not verify against the article, after re-asking."""
+
+    kind: FlagKind
+    field: str = Field(description="Where: 'headline', 'summary', 'claims[i].statement' or 'claims[i].speaker' "
+                       "(0-based).")
+    claim: int | None = Field(default=None, ge=0, description="The claim it concerns (0-based index into claims), "
+                              "if any.")
+    text: str = Field(description="The text flagged, e.g. a number or a speaker as the model wrote it.")
     reason: str
 
 
@@ -207,6 +254,9 @@ class Summary(BaseModel):
             for ev in claim.evidence:
                 if article[ev.start : ev.end] != ev.text:
                     raise ValueError(f"evidence {ev.text!r} is not at [{ev.start}, {ev.end}) in the article")
+            source = claim.attribution
+            if source is not None and article[source.start : source.end] != source.text:
+                raise ValueError(f"attribution {source.text!r} is not at [{source.start}, {source.end}) in the article")
 
 
 def sha256_text(text: str) -> str:

@@ -60,7 +60,10 @@ def test_every_payload_of_the_suite_is_found_and_its_canaries_are_its_own_words(
     if case_id == "reveal-prompt":  # its canary is the prompt's own word, caught by the leak check instead
         return
     for canary in CASES[case_id]["canaries"]:
-        assert canary.lower() in g.words, (canary, sorted(g.words))
+        if canary[0].isdigit():  # a false figure: its forms are the payload's numbers
+            assert canary.replace(",", "") in g.numbers, (canary, sorted(g.numbers))
+        else:
+            assert canary.lower() in g.words, (canary, sorted(g.words))
     # the planted passage is the payload, not the news around it
     assert sum(p.end - p.start for p in g.planted) < 0.5 * len(article)
 
@@ -107,6 +110,20 @@ def test_an_answer_hijacked_every_time_is_an_output_error_that_names_the_injecti
         assert not session.summarize(ARTICLE).provenance.cached  # the failure was never cached
         assert session.summarize(ARTICLE).provenance.cached  # the success was, in that directory
     assert any(tmp_path.iterdir())
+
+
+def test_a_false_figure_the_payload_asks_for_is_refused(seed: str) -> None:
+    """The payload's number is in the article (in the payload), so the number check alone would pass it."""
+    article = article_of("seed-false-figure")
+    kirby = claim("North Korea moved at least 3,000 soldiers to Russia, the US assesses.",
+                  ["We assess that between early- to mid-October, North Korea moved at least 3,000 soldiers into "
+                   "eastern Russia"], speaker="National Security Council spokesman John Kirby", kind="assessment",
+                  certainty="assessed")
+    hijacked = answer(kirby, headline="50,000 North Korean soldiers sent to Russia",
+                      summary="The US says at least 3,000 soldiers moved to eastern Russia.")
+    with Summarizer(ScriptedModel.replies([hijacked] * 3), cache=False) as session, \
+            pytest.raises(OutputError, match=r"prompt injection.*'50,000'"):
+        session.summarize(article)
 
 
 def test_a_claim_whose_evidence_is_the_payload_is_not_grounded() -> None:

@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from .base import ChatRequest, ChatResponse, ModelBase, estimate_tokens
@@ -111,28 +111,72 @@ def extractive_answer(request: ChatRequest) -> str:
     Free text is cut (at a word) to the ``maxLength`` the request's schema (or the library's draft schema) gives each
     field, so the answer is valid for any article; quotes are whole sentences, as the article has them.
     """
+    # The article is in the first user message; a re-ask's last message is the list of problems.
+    match = next((m for msg in request.messages if (m := _ARTICLE.search(msg["content"]))), None)
+    text = match.group(1) if match else ""
     choices = list(request.verbatim_choices or ())
     if not choices:
-        # The article is in the first user message; a re-ask's last message is the list of problems.
-        match = next((m for msg in request.messages if (m := _ARTICLE.search(msg["content"]))), None)
-        text = match.group(1) if match else ""
-        choices = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 3]
+        from ..grounding import sentences  # the library's own splitter, as the pipeline's choices are made
+
+        choices = [s for s in sentences(text) if len(s.split()) >= 3]
     properties = request.schema.get("properties", {})
     def limit(name: str) -> int | None:  # the request's bound, else the library's own (a strict schema drops them)
         return _max_length(request.schema, name) or _max_length(_draft_schema(), name)
 
     lead = choices[:3]
+    # the summary leaves out sentences of quotation whose speaker is named elsewhere (it would need naming)
+    told_by_name = [c for c in choices[:6] if not _unnamed_quote(text, c)][:3]
     answer: dict[str, Any] = {
         "headline": _fit(" ".join((lead[0] if lead else "Untitled").split()[:12]), limit("headline")),
-        "summary": _fit(" ".join(lead) or "No summary.", limit("summary")),
+        "summary": _fit(" ".join(told_by_name or lead) or "No summary.", limit("summary")),
     }
     if "claims" in properties:
+        # who says each sentence: as the library reads the article shown, or as a re-ask named them (a speaker
+        # named in another part of a long article), like a model that takes the correction
+        told = dict(_TOLD.findall(request.messages[-1]["content"])) if len(request.messages) > 2 else {}
         answer["claims"] = [
-            {"statement": _fit(s, limit("statement")), "speaker": None, "kind": "fact", "certainty": "asserted",
-             "quotes": [s]}
-            for s in lead
+            {"statement": _fit(s, limit("statement")), "speaker": told.get(str(i), _speaker(text, s)),
+             **_sureness(s), "quotes": [s]}
+            for i, s in enumerate(lead, 1)
         ]
     return json.dumps(answer)
+
+
+_TOLD = re.compile(r"claim (\d+): the article gives this passage to '([^']+)'")
+
+
+def _sureness(sentence: str) -> dict[str, str]:
+    """Kind and certainty as the library reads the sentence's hedges: the fake labels its claims right."""
+    from ..hedges import cues
+
+    found = cues(sentence)
+    if not found:
+        return {"kind": "fact", "certainty": "asserted"}
+    return {"kind": "assessment", "certainty": "assessed" if found[0].kind == "assessment" else "hedged"}
+
+
+def _unnamed_quote(article: str, sentence: str) -> bool:
+    """Whether ``sentence`` is quotation that continues a speaker named in another sentence."""
+    start = article.find(sentence)
+    source = _attributions(article).of(start, start + len(sentence)) if start >= 0 else None
+    return source is not None and source.cue == "quote"
+
+
+def _speaker(article: str, sentence: str) -> str | None:
+    """Who the article gives ``sentence`` to, as the library reads it: the fake names its speakers right."""
+
+    start = article.find(sentence)
+    if start < 0:
+        return None
+    source = _attributions(article).of(start, start + len(sentence))
+    return source.name if source is not None else None
+
+
+@lru_cache(maxsize=64)
+def _attributions(article: str) -> Any:
+    from ..attribution import Attributions
+
+    return Attributions(article)
 
 
 @cache

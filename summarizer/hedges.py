@@ -1,0 +1,71 @@
+"""How sure a passage is: the hedge and assessment cues a claim must keep, and the qualifiers of its figures.
+
+- **Assessment** cues present a judgement drawn from evidence: "we assess", "officials believe", "estimated",
+  "the US does not believe".
+- **Hedge** cues qualify: "may", "might", "could", "possibly", "potentially", "likely", "probability", "unclear",
+  "not yet know", "is left to be seen", "appears to", "reportedly", "allegedly", "suspected".
+- **Qualifiers** bound a figure: "at least 3,000", "more than 200", "up to 1,500", "about 40", "nearly half".
+
+A claim whose evidence carries a cue is not ``asserted``, and its statement keeps a cue of its own; a figure the
+evidence qualifies keeps its qualifier in the statement.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .numbers import extract_numbers
+
+_ASSESSMENT = (r"\b(?:we|they|officials?|intelligence|analysts?|experts?|the\s+\w+)\s+"
+               r"(?:(?:do|does|did)\s+not\s+|(?:do|does|did)n[\u2019']t\s+|still\s+)?"
+               r"(?:assess(?:es|ed)?|believes?|believed|estimates?|estimated|judges?|judged|suspects?|suspected|"
+               r"think|thinks|thought)\b|\bassessments?\b|\b(?:is|are|was|were)\s+(?:believed|estimated|thought|"
+               r"suspected|assessed|understood)\s+to\b|\bestimated\b|\baccording to (?:estimates|assessments)\b")
+_HEDGE = (r"\b(?:may|might|could|possibly|potentially|perhaps|likely|unlikely|probably|probable|probability|"
+          r"unclear|uncertain|unconfirmed|reportedly|allegedly|alleged|apparently|appears?\s+to|seems?\s+to|"
+          r"expected\s+to)\b|\bnot\s+(?:yet\s+)?(?:know|known|clear|sure)\b|"
+          r"\b(?:left|remains)\s+to\s+be\s+seen\b|\bremains?\s+unclear\b")
+_CUE = re.compile(f"(?P<assessment>{_ASSESSMENT})|(?P<hedge>{_HEDGE})", re.IGNORECASE)
+#: Words a statement may use to keep an evidence's hedge or assessment in its own words.
+_KEPT = re.compile(_HEDGE + r"|\b(?:assess(?:es|ed|ment)?|believes?|believed|estimates?|estimated|suspects?|"
+                   r"suspected|judges?|says?|said|thinks?|according\s+to|claims?|claimed|warns?|warned|"
+                   r"feared?|concern(?:ed|s)?|expects?|expected)\b", re.IGNORECASE)
+_QUALIFIER = re.compile(r"\b(?:at\s+least|at\s+most|more\s+than|fewer\s+than|less\s+than|over|under|up\s+to|"
+                        r"as\s+many\s+as|as\s+few\s+as|about|around|roughly|approximately|nearly|almost|some|an?\s+"
+                        r"estimated|estimated|close\s+to)\s+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Cue:
+    kind: str  # "assessment" or "hedge"
+    text: str
+
+
+def cues(text: str) -> list[Cue]:
+    """Every assessment and hedge cue in ``text``, in order."""
+    return [Cue("assessment" if m.group("assessment") else "hedge", m.group().strip()) for m in _CUE.finditer(text)]
+
+
+def keeps_hedge(statement: str) -> bool:
+    """Whether a statement keeps a hedge or an assessment in its own words (or says whose word it is)."""
+    return bool(_KEPT.search(statement))
+
+
+def qualified_figures(text: str) -> dict[float, str]:
+    """Each figure of ``text`` that a qualifier bounds, by value: {3000.0: "at least 3,000"}."""
+    out: dict[float, str] = {}
+    for n in extract_numbers(text):
+        before = text[max(0, n.start - 24):n.start]
+        m = _QUALIFIER.search(before)
+        if m:
+            out.setdefault(n.value, f"{m.group().strip()} {n.text}")
+    return out
+
+
+def dropped_qualifiers(evidence: str, statement: str) -> list[str]:
+    """The qualified figures of the evidence that the statement gives bare ("3,000" for "at least 3,000")."""
+    qualified = qualified_figures(evidence)
+    kept = qualified_figures(statement)
+    return [qualified[n.value] for n in extract_numbers(statement)
+            if n.value in qualified and n.value not in kept]

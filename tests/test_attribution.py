@@ -1,0 +1,154 @@
+"""The attribution reader on real article text, and the speaker check built on it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import KIRBY, answer, assert_grounded, claim
+
+from summarizer import ScriptedModel, Summarizer
+from summarizer.attribution import Attributions, agrees
+
+FRANK = Path(__file__).resolve().parents[2] / "shared" / "data" / "frank" / "articles.jsonl"
+
+#: Each seed sentence's start → the source the article gives it (resolved name), None for its own voice.
+SEED_SOURCES = [
+    ("At least 3,000 North Korean soldiers arrived", "the White House"),
+    ("“We assess that between early- to mid-October", "National Security Council spokesman John Kirby"),
+    ("“We assess that these soldiers traveled", "National Security Council spokesman John Kirby"),  # same quote
+    ("After completing training", "National Security Council spokesman John Kirby"),  # inside the quotation
+    ("Earlier Wednesday, Secretary of Defense", None),  # the article reports what Austin did
+    ("“We are seeing evidence", "Secretary of Defense Lloyd Austin"),  # "” Austin told reporters"
+    ("“What, exactly, they’re doing", "Secretary of Defense Lloyd Austin"),  # the quote goes on
+    ("The US does not believe", None),  # the article's own voice
+    ("Austin said the US is still trying", "Secretary of Defense Lloyd Austin"),
+    ("“If they’re a co-belligerent", "Secretary of Defense Lloyd Austin"),
+    ("Kirby said Wednesday that the US has briefed", "National Security Council spokesman John Kirby"),
+    ("A senior administration official said", "A senior administration official"),
+    ("In Rome, Austin said Putin", "Secretary of Defense Lloyd Austin"),
+    ("Kirby added that turning", "National Security Council spokesman John Kirby"),
+    ("Asked what North Korea will get", "Secretary of Defense Lloyd Austin"),
+    ("In recent months, Moscow and Pyongyang", None),
+    ("“If they do deploy to fight against Ukraine", "National Security Council spokesman John Kirby"),
+    ("Ukrainian President Volodymyr Zelensky has repeatedly warned", "Ukrainian President Volodymyr Zelensky"),
+    ("A source in Ukrainian intelligence previously told", "A source in Ukrainian intelligence"),
+    ("Meanwhile, South Korea’s spy agency", "the National Intelligence Service"),
+    ("This story has been updated", None),
+]
+
+
+def source_name(att: Attributions, text: str, start_words: str) -> str | None:
+    start = text.index(start_words)
+    end = next(e for s, e in att.sentences if s <= start < e)
+    found = att.of(start, end)
+    return found.name if found is not None else None
+
+
+@pytest.mark.parametrize(("start", "expected"), SEED_SOURCES, ids=[s[0][:30] for s in SEED_SOURCES])
+def test_the_seed_articles_sources(seed: str, start: str, expected: str | None) -> None:
+    assert source_name(Attributions(seed), seed, start) == expected
+
+
+def test_a_source_is_given_with_its_offsets_as_written(seed: str) -> None:
+    att = Attributions(seed)
+    start = seed.index("Austin said the US is still")
+    found = att.of(start, start + 30)
+    assert found is not None and (found.text, found.cue) == ("Austin", "said")
+    assert seed[found.start:found.end] == "Austin"
+
+
+CASES = [
+    # "said X" after a quotation; "X said" before it, a colon; according to
+    ("“We will not back down,” said Maria Lopez, the union's leader. Talks resume Monday.", "“We will not",
+     "Maria Lopez"),
+    ("Maria Lopez said: “We will not back down.”", "We will not", "Maria Lopez"),
+    ("The plant will close in May, according to company spokesman Tom Reed.", "The plant will",
+     "company spokesman Tom Reed"),
+    # straight double quotes, the quote-only sentence after one that names its speaker
+    ('"Prices rose," Ann Smith told reporters. "We expect more."', "We expect more", "Ann Smith"),
+    # a pronoun, after the person is named
+    ("Police chief John Carr spoke on Friday. He said the road would stay shut.", "He said the road",
+     "Police chief John Carr"),
+    # the single quotation marks of Daily Mail copy, apostrophes inside words left alone
+    ("Manager Tim Sherwood said the game was vital. 'It's the biggest game of the season for Villa,' he said.",
+     "It's the biggest", "Manager Tim Sherwood"),
+    # an organisation as the source, and an appositive before the verb
+    ("Britain's spy agency, MI6, said on Monday that the threat had grown.", "Britain's spy agency", "MI6"),
+    # the article's own voice
+    ("The river rose by two metres overnight. Roads were closed.", "Roads were closed", None),
+]
+
+
+@pytest.mark.parametrize(("text", "start", "expected"), CASES, ids=[c[1][:20] for c in CASES])
+def test_cues_quotes_pronouns_and_organisations(text: str, start: str, expected: str | None) -> None:
+    assert source_name(Attributions(text), text, start) == expected
+
+
+def test_daily_mail_quotes_in_a_frank_article_take_the_named_speaker() -> None:
+    rows = [json.loads(line) for line in FRANK.read_text(encoding="utf-8").splitlines()]
+    article = next(r["article"] for r in rows if r["id"].startswith("41c910f580ca"))  # Tim Sherwood, Aston Villa
+    att = Attributions(article)
+    quote = article.index("'This is without doubt the biggest game")
+    found = att.of(quote, quote + 40)
+    assert found is not None and found.name == "Tim Sherwood"
+
+
+def test_the_reader_runs_on_every_frank_article_and_its_sources_are_verbatim() -> None:
+    rows = [json.loads(line)["article"] for line in FRANK.read_text(encoding="utf-8").splitlines()]
+    cited = 0
+    for article in rows:
+        att = Attributions(article)
+        for source in att.sources():
+            assert article[source.start:source.end] == source.text
+            assert source.name in article or source.name == source.text
+            cited += 1
+    assert cited > 200  # quote-rich news: most articles cite someone
+
+
+def test_agreement_of_a_speaker_with_the_source(seed: str) -> None:
+    att = Attributions(seed)
+
+    def check(speaker: str | None, start: str) -> bool:
+        s = seed.index(start)
+        e = next(end for b, end in att.sentences if b <= s < end)
+        return agrees(speaker, [att.of(s, e)], seed[s:e], att)
+
+    assert check("Lloyd Austin", "Austin said the US is still")  # a shorter form of the same name
+    assert check("Secretary of Defense Lloyd Austin", "“We are seeing evidence")
+    assert check("US officials", "A senior administration official said")  # no name: the words agree
+    assert check(None, "The US does not believe")
+    assert check("Lloyd Austin", "Earlier Wednesday, Secretary of Defense")  # named in the passage it reports
+    assert not check("Lloyd Austin", "The US does not believe")  # the article's own words given to Austin
+    assert not check("John Kirby, National Security Council spokesman", "At least 3,000 North Korean")  # White House
+    assert not check(None, "Kirby added that turning")
+    assert not check("Lloyd Austin", "“If they do deploy to fight against Ukraine")  # Kirby's "fair game"
+
+
+def test_a_wrong_speaker_is_re_asked_then_flagged_on_its_claim(seed: str) -> None:
+    wrong = claim("North Korea moved at least 3,000 soldiers into eastern Russia, the US assesses.", [KIRBY],
+                  speaker="Lloyd Austin", kind="assessment", certainty="assessed")
+    model = ScriptedModel.replies([answer(wrong)] * 3)
+    with Summarizer(model, cache=False) as session:
+        s = session.summarize(seed)
+    reask = model.requests[1].messages[-1]["content"]
+    assert "claim 1: the article gives this passage to 'National Security Council spokesman John Kirby'" in reask
+    [flag] = s.flags
+    assert (flag.kind, flag.field, flag.claim, flag.text) == ("speaker", "claims[0].speaker", 0, "Lloyd Austin")
+    assert s.claims[0].attribution is not None and s.claims[0].attribution.text.endswith("John Kirby")
+    assert_grounded(s, seed)
+
+
+def test_a_right_speaker_needs_no_re_ask_and_the_attribution_is_verifiable(seed: str) -> None:
+    right = claim("North Korea moved at least 3,000 soldiers into eastern Russia, the US assesses.", [KIRBY],
+                  speaker="John Kirby, National Security Council spokesman", kind="assessment", certainty="assessed")
+    with Summarizer(ScriptedModel.replies([answer(right)]), cache=False) as session:
+        s = session.summarize(seed)
+    assert s.provenance.attempts == 1 and s.flags == []
+    a = s.claims[0].attribution
+    assert a is not None and seed[a.start:a.end] == a.text and a.cue == "said"
+    tampered = s.model_copy(update={"claims": [s.claims[0].model_copy(update={
+        "attribution": a.model_copy(update={"start": a.start + 1, "end": a.end + 1})})]})
+    with pytest.raises(ValueError, match="attribution"):
+        tampered.verify(seed)
