@@ -23,6 +23,7 @@ The sentence a span starts in decides its source; a span inside a quotation take
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -39,10 +40,18 @@ SPEECH_VERBS = (
     "said", "says", "say", "told", "tells", "added", "adds", "stated", "noted", "explained", "explains", "warned",
     "warns", "claimed", "insisted", "insists", "argued", "argues", "wrote", "writes", "tweeted", "announced",
     "confirmed", "admitted", "acknowledged", "testified", "declared", "estimated", "revealed", "predicted", "urged",
-    "replied", "recalled", "continued", "posted", "joked", "conceded", "cautioned", "stressed", "insisted",
+    "replied", "recalled", "continued", "posted", "joked", "conceded", "cautioned", "stressed", "asked",
     "telling", "saying", "adding", "warning", "explaining",
 )  # fmt: skip
 _VERB = "|".join(sorted(set(SPEECH_VERBS), key=len, reverse=True))
+#: Verbs that attribute without introducing speech ("the White House said Wednesday").
+_PLAIN = frozenset({"said", "says", "say", "according to"})
+#: What follows a verb that introduces speech: "that" (an object first allowed: "told reporters that"), a colon,
+#: a comma, a quotation mark.
+_SPEECH_FOLLOWS = re.compile(r"\s*(?:(?:[\w\u2019'-]+\s+){0,3}that\b|[:,]|[\u201c\u2018\"'])")
+_ASKED_TO = re.compile(r"\s+(?:[\w\u2019'-]+\s+){1,4}to\s+\w")
+#: A word before a verb that makes it passive: "was told", "is estimated".
+_PASSIVE = frozenset({"was", "is", "were", "are", "be", "been", "being", "get", "got"})
 _CUE = re.compile(rf"\b(?:{_VERB})\b|\b[Aa]ccording to\b")
 #: Words between a source and its verb that are not part of the source.
 _FILLER = _set("""has have had also previously repeatedly later earlier recently once again then still
@@ -56,6 +65,8 @@ researcher scientist expert lawyer attorney prosecutor judge detective inspector
 editor reporter correspondent author actor actress singer model daughter son wife husband mother father brother
 sister friend neighbour neighbor resident witness victim owner member deputy lieutenant colonel commander
 """)
+#: Lower-case words that stay at the start of a source before its name ("the White House", "spokesman John Kirby").
+_KEEP_BEFORE_NAME = frozenset({"the", "a", "an"}) | ROLE_WORDS
 #: Words of a source too common to tell two sources apart.
 GENERIC = _set("""the a an of and for to in on at s us u.s. uk u.k. un mr mrs ms dr president secretary minister
 spokesman spokeswoman spokesperson official officials senior source sources government administration state
@@ -69,8 +80,8 @@ _NAME_CHARS = r"(?:[\w\u2019'-]|\.(?=\w))*"  # a dot only inside a word (U.S, J.
 _WORD = re.compile(rf"\w{_NAME_CHARS}")
 _CAPITALISED = re.compile(rf"[A-Z]{_NAME_CHARS}")
 _ROLE = "|".join(sorted(ROLE_WORDS, key=len, reverse=True))
-_MENTION = re.compile(rf"(?:(?:[A-Z]{_NAME_CHARS}|(?:{_ROLE}))\s+(?:(?:of|the|for|de|von|van|al|bin)\s+)?)*"
-                      rf"[A-Z]{_NAME_CHARS}")
+_MENTION = re.compile(rf"\b(?:(?:[A-Z]{_NAME_CHARS}|(?:{_ROLE})\b)\s+(?:(?:of|the|for|de|von|van|al|bin)\s+)?)"
+                      rf"{{0,8}}[A-Z]{_NAME_CHARS}")
 #: Longest quotation read as one (characters); a longer one is a stray mark.
 MAX_QUOTATION = 1500
 
@@ -104,6 +115,7 @@ class Attributions:
         self._raw_memo: dict[int, Source | None] = {}
         self._sentence_memo: dict[int, Source | None] = {}
         self._own_memo: dict[int, Source | None] = {}
+        self._resolved_names: dict[str, str] = {}
 
     @cached_property
     def _paragraphs(self) -> list[tuple[int, int]]:
@@ -119,6 +131,15 @@ class Attributions:
     @cached_property
     def _quotations(self) -> list[_Quotation]:
         return _find_quotations(self.article)
+
+    @cached_property
+    def _quotation_ends(self) -> list[int]:
+        """The quotations' ends, running maximum (they may nest): a bisect finds the first that reaches a point."""
+        out, top = [], 0
+        for q in self._quotations:
+            top = max(top, q.end)
+            out.append(top)
+        return out
 
     def _raw(self, i: int) -> Source | None:
         """Sentence ``i``'s own cue (outside quotation marks), pronouns not resolved."""
@@ -136,15 +157,17 @@ class Attributions:
         """A pronoun source ("he said") as the last named source before it that it can stand for; None if none."""
         if found is None or found.text.lower() not in _PRONOUNS:
             return found
-        person = _PRONOUNS[found.text.lower()] == "person"
+        want = _PRONOUNS[found.text.lower()]
+
+        def fits(name: str) -> bool:
+            return want == "any" or _looks_like_person(name) == (want == "person")
+
         sentence = self._sentence_index(found.start) or 0
         for i in range(sentence - 1, -1, -1):
             before = self._raw(i)
-            if before is not None and before.text.lower() not in _PRONOUNS and (
-                    not person or _looks_like_person(before.name)):
+            if before is not None and before.text.lower() not in _PRONOUNS and fits(before.name):
                 return _replace(found, name=before.name)
-        names = [m for m in self._mention_spans if m[1] <= found.start and (not person or _looks_like_person(m[2]))
-                 and len(m[2].split()) >= 2]
+        names = [m for m in self._mention_spans if m[1] <= found.start and fits(m[2]) and len(m[2].split()) >= 2]
         return _replace(found, name=self.resolve(names[-1][2])) if names else None
 
     def _own(self, i: int) -> Source | None:
@@ -196,7 +219,8 @@ class Attributions:
                 break
             inside = max(0, min(end, q.end) - max(start, q.start))
             mostly_inside = inside * 2 > max(1, end - start) and not (own is not None and not q.closed)
-            if mostly_inside and (src := self._quotation_source(i)) is not None:
+            src = self._quotation_source(i) if mostly_inside else None
+            if src is not None and not (src.cue == "quote" and own is not None):  # inherited: the own cue wins
                 return src
         return own
 
@@ -211,12 +235,16 @@ class Attributions:
 
     def resolve(self, name: str) -> str:
         """The fullest mention in the article of the person or body ``name`` refers to (``name`` if none)."""
+        if (known := self._resolved_names.get(name)) is None:
+            known = self._resolved_names[name] = self._resolve(name)
+        return known
+
+    def _resolve(self, name: str) -> str:
         keys = name_keys(name)
         if not keys:
             return name
         best = name
-        for m in self._mentions:
-            words = [w.lower().strip(".") for w in _WORD.findall(m)]
+        for m, words in self._mention_words:
             if words and words[-1] == keys[-1] and len(m) > len(best) and all(k in words for k in keys):
                 best = m
         return best
@@ -228,29 +256,34 @@ class Attributions:
         return [(m.start(), m.end(), _trim_mention(m.group())) for m in _MENTION.finditer(self.article)]
 
     @cached_property
-    def _mentions(self) -> list[str]:
-        return [m[2] for m in self._mention_spans]
+    def _mention_words(self) -> list[tuple[str, list[str]]]:
+        return [(m[2], [w.lower().strip(".") for w in _WORD.findall(m[2])]) for m in self._mention_spans]
 
     def _sentence_index(self, pos: int) -> int | None:
-        for i, (s, e) in enumerate(self.sentences):
-            if s <= pos < e:
-                return i
-        for i, (s, _e) in enumerate(self.sentences):  # in the space between sentences: the next one
-            if s >= pos:
-                return i
-        return None
+        """The sentence holding ``pos`` (in the space between two: the next one); None past the last."""
+        i = bisect.bisect_right(self._sentence_starts, pos) - 1
+        if i >= 0 and pos < self.sentences[i][1]:
+            return i
+        return i + 1 if i + 1 < len(self.sentences) else None
+
+    @cached_property
+    def _sentence_starts(self) -> list[int]:
+        return [s for s, _e in self.sentences]
 
     def _paragraph_index(self, pos: int) -> int:
-        for i, (s, e) in enumerate(self._paragraphs):
-            if s <= pos < e:
-                return i
+        i = bisect.bisect_right([s for s, _e in self._paragraphs], pos) - 1
+        if i >= 0 and pos < self._paragraphs[i][1]:
+            return i
         return len(self._paragraphs)
 
     def _outside_quotes(self, start: int, end: int) -> list[tuple[int, int]]:
         """The parts of ``[start, end)`` outside (closed) quotation marks."""
         parts, pos = [], start
-        for q in self._quotations:
-            if not q.closed or q.end <= start or q.start >= end:  # an unclosed one may be narrative: cues count
+        first = bisect.bisect_left(self._quotation_ends, start + 1)
+        for q in self._quotations[first:]:
+            if q.start >= end:
+                break
+            if not q.closed or q.end <= start:  # an unclosed one may be narrative: cues count
                 continue
             if q.start > pos:
                 parts.append((pos, q.start))
@@ -269,9 +302,18 @@ class Attributions:
         return None
 
     def _source_at(self, cue: re.Match[str], start: int, end: int) -> Source | None:
-        """The source of one cue: after it ("said Kirby", "according to X"), or before it ("Kirby said")."""
-        verb = cue.group()
-        verb = verb.lower()
+        """The source of one cue: after it ("said Kirby", "according to X"), or before it ("Kirby said").
+
+        Only "said", "says", "say" and "according to" attribute on their own. Another verb must introduce speech
+        ("added that", "warned:", "told reporters that", a quotation) or close a quotation ("…,” Kirby added"), so
+        "The company added 200 jobs" and "Prices continued to rise" attribute nothing; nor does a passive ("was
+        told", "is estimated")."""
+        verb = cue.group().lower()
+        before = self.article[max(start, cue.start() - 12):cue.start()].split()
+        if before and before[-1].lower() in _PASSIVE:
+            return None
+        if verb not in _PLAIN and not self._introduces_speech(cue, start, end):
+            return None
         if verb == "according to" or (verb in ("said", "says", "added", "wrote", "continued", "explained")
                                       and self._inverted(cue.start())):
             found = self._phrase_after(cue.end(), end)
@@ -281,6 +323,16 @@ class Attributions:
                 return None
         found = self._phrase_before(cue.start(), start)
         return self._source(*found, cue=verb) if found is not None else None
+
+    def _introduces_speech(self, cue: re.Match[str], start: int, end: int) -> bool:
+        """Whether a speech verb introduces or closes speech: "that", a colon, a quotation after it (an object
+        between allowed: "told reporters that"), or a closed quotation before it in the sentence."""
+        if any(q.closed and start <= q.start and q.end <= cue.start() for q in self._quotations):
+            return True  # it closes a quotation: "“…,” Austin told reporters"
+        after = self.article[cue.end():min(end, cue.end() + 60)]
+        if cue.group().lower() in ("urged", "told", "warned", "asked") and _ASKED_TO.match(after):
+            return True  # "urged Aston Villa to man up"
+        return bool(_SPEECH_FOLLOWS.match(after))
 
     def _inverted(self, pos: int) -> bool:
         """Whether the verb at ``pos`` directly follows a closing quotation mark ("…,” said Kirby"; after a plain
@@ -312,6 +364,9 @@ class Attributions:
             return self._phrase_before(s - 1, limit)
         while words and words[0].group().lower() in ("meanwhile", "however", "also", "but", "and", "so", "now"):
             words.pop(0)
+        if any(w.group()[0].isupper() for w in words):  # "for that reason John Kirby said": the name, not "reason"
+            while words and words[0].group()[0].islower() and words[0].group() not in _KEEP_BEFORE_NAME:
+                words.pop(0)
         if not words or len(words) > 10:
             return None
         start, stop = words[0].start(), words[-1].end()
@@ -324,10 +379,13 @@ class Attributions:
         return Source(text=text, start=start, end=end, cue=cue, name=name)
 
     def _adjacent_cue(self, q: _Quotation, sentence: int | None) -> Source | None:
-        """A cue right after the quotation's close ("…,” Kirby said) or right before its opening (Kirby said: “…)."""
+        """A cue right after the quotation's close ("…,” Kirby said), in the sentence where it closes (a quotation
+        may run over several), or right before its opening, in the sentence where it opens (Kirby said: “…)."""
         if sentence is None:
             return None
-        s, e = self.sentences[sentence]
+        s, _e = self.sentences[sentence]
+        closing = self._sentence_index(max(q.start, q.end - 1))
+        e = self.sentences[closing][1] if closing is not None else q.end
         after = self.article[q.end:e]
         m = re.match(rf"\s*,?\s*(?:(?P<inv>{_VERB})\s+)?", after)
         if m is not None:
@@ -447,6 +505,7 @@ def agrees(speaker: str | None, sources: list[Source | None], passage: str, attr
     source's names the speaker ("spokesman John Kirby" for "Kirby"). For a passage the article states itself, no
     speaker agrees, and so does one named in the passage (the subject of the reporting: "Austin was the first …")."""
     named = [s for s in sources if s is not None]
+    speaker = speaker.strip() if speaker else None
     if not named:
         if speaker is None:
             return True

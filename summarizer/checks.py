@@ -73,6 +73,10 @@ class ArticleChecks:
         return [*self._numbers(headline, summary, claims), *self._injection(headline, summary, claims),
                 *self._speakers(claims), *self._hedges(claims), *self._quotes(headline, summary)]
 
+    def injection_findings(self, headline: str, summary: str, claims: list[ClaimView]) -> list[Finding]:
+        """Only the planted-text findings (what an answer is refused for)."""
+        return self._injection(headline, summary, claims)
+
     def planted_evidence(self, claim: ClaimView) -> bool:
         """Whether any of the claim's evidence is text planted in the article (such a claim is not reporting)."""
         return bool(self.injection.planted) and any(self.injection.covers(s, e) for s, e in claim.spans)
@@ -189,7 +193,9 @@ class ArticleChecks:
         for i, (start, end) in enumerate(self.attributions.quotations):
             words = _fold_words(self.article[start:end])
             for k in range(len(words) - QUOTE_RUN + 1):
-                out.setdefault(tuple(words[k:k + QUOTE_RUN]), i)
+                run = tuple(words[k:k + QUOTE_RUN])
+                if sum(len(w) > 3 and w not in _STOPWORDS for w in run) >= 2:  # not "one of the most important"
+                    out.setdefault(run, i)
         return out
 
     def _quotes(self, headline: str, summary: str) -> list[Finding]:
@@ -197,11 +203,10 @@ class ArticleChecks:
         speaker in the same sentence; quoted words the article does not have at all. (A claim's statement has its
         speaker beside it, checked against the attribution.)"""
         out = []
-        folded_article = " ".join(_fold_words(self.article))
         for name, text in (("headline", headline), ("summary", summary)):
             for s, e in sentence_spans(text):
                 sentence = text[s:e]
-                for quoted, source in self._quoted_in(sentence, folded_article):
+                for quoted, source in self._quoted_in(sentence):
                     if source is None:
                         out.append(Finding(FlagKind.QUOTE, name, None, quoted,
                                            problem=f"{name}: it quotes words the article does not have "
@@ -217,7 +222,11 @@ class ArticleChecks:
                                            reason=f"{source.name}'s words, given without the speaker"))
         return out
 
-    def _quoted_in(self, sentence: str, folded_article: str) -> list[tuple[str, Source | str | None]]:
+    @cached_property
+    def _folded_article(self) -> str:
+        return " ".join(_fold_words(self.article))
+
+    def _quoted_in(self, sentence: str) -> list[tuple[str, Source | str | None]]:
         """The quotations a sentence carries: (the words, their source in the article; "narrative" for words of the
         article outside any attributed quotation; None for words the article does not have)."""
         found: list[tuple[str, Source | str | None]] = []
@@ -227,7 +236,7 @@ class ArticleChecks:
             words = _fold_words(quoted)
             if len(words) < 2:
                 continue  # a single word in quotes is a term, not a quotation
-            if " ".join(words) not in folded_article:
+            if " ".join(words) not in self._folded_article:
                 found.append((quoted, None))
                 continue
             index = next((self._quoted_runs[run] for k in range(max(1, len(words) - QUOTE_RUN + 1))
@@ -257,7 +266,7 @@ class ArticleChecks:
     def _names(self, text: str, source: Source) -> bool:
         """Whether ``text`` names the source (a distinctive word of its name: "Kirby", "White House")."""
         keys = set(name_keys(source.name)) | set(name_keys(source.text))
-        words = {w.lower() for w in re.findall(r"[\w\u2019'-]+", text)}
+        words = {re.sub(r"[\u2019']s$", "", w.lower()) for w in re.findall(r"[\w\u2019'-]+", text)}  # Kirby's
         return bool(keys & words) or (not keys and bool(_content_words(source.text) & words))
 
 
@@ -265,6 +274,10 @@ class ArticleChecks:
 QUOTE_RUN = 5
 _FREE_QUOTE = re.compile(r"[\u201c\"]([^\u201c\u201d\"]{2,300})[\u201d\"]|(?<![\w])[\u2018']([^\u2018\u2019']{2,300})"
                          r"[\u2019'](?![\w])")
+
+
+_STOPWORDS = frozenset({"that", "this", "with", "from", "they", "their", "there", "have", "were", "will", "would",
+                        "been", "most", "more", "some", "what", "when", "which", "about", "into", "than", "them"})
 
 
 def _fold_words(text: str) -> list[str]:

@@ -22,7 +22,7 @@ _ASSESSMENT = (r"\b(?:we|they|officials?|intelligence|analysts?|experts?|the\s+\
                r"(?:assess(?:es|ed)?|believes?|believed|estimates?|estimated|judges?|judged|suspects?|suspected|"
                r"think|thinks|thought)\b|\bassessments?\b|\b(?:is|are|was|were)\s+(?:believed|estimated|thought|"
                r"suspected|assessed|understood)\s+to\b|\bestimated\b|\baccording to (?:estimates|assessments)\b")
-_HEDGE = (r"\b(?:may|might|could|possibly|potentially|perhaps|likely|unlikely|probably|probable|probability|"
+_HEDGE = (r"\b(?:(?-i:may)|might|could|possibly|potentially|perhaps|likely|unlikely|probably|probable|probability|"
           r"unclear|uncertain|unconfirmed|reportedly|allegedly|alleged|apparently|appears?\s+to|seems?\s+to|"
           r"expected\s+to)\b|\bnot\s+(?:yet\s+)?(?:know|known|clear|sure)\b|"
           r"\b(?:left|remains)\s+to\s+be\s+seen\b|\bremains?\s+unclear\b")
@@ -34,6 +34,11 @@ _KEPT = re.compile(_HEDGE + r"|\b(?:assess(?:es|ed|ment)?|believes?|believed|est
 _QUALIFIER = re.compile(r"\b(?:at\s+least|at\s+most|more\s+than|fewer\s+than|less\s+than|over|under|up\s+to|"
                         r"as\s+many\s+as|as\s+few\s+as|about|around|roughly|approximately|nearly|almost|some|an?\s+"
                         r"estimated|estimated|close\s+to)\s+$", re.IGNORECASE)
+
+
+#: A quick test that a text has a qualifier at all, before its numbers are read.
+_ANY_QUALIFIER = re.compile(r"\b(?:least|most|more|fewer|less|over|under|up|many|few|about|around|roughly|"
+                            r"approximately|nearly|almost|some|estimated|close)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -58,13 +63,15 @@ def qualified_figures(text: str) -> dict[float, str]:
     for n in extract_numbers(text):
         before = text[max(0, n.start - 24):n.start]
         m = _QUALIFIER.search(before)
-        if m:
+        if m and not (n.text.isdigit() and len(n.text) == 4 and 1900 <= n.value <= 2100):  # "over 2023": a year
             out.setdefault(n.value, f"{m.group().strip()} {n.text}")
     return out
 
 
 def dropped_qualifiers(evidence: str, statement: str) -> list[str]:
     """The qualified figures of the evidence that the statement gives bare ("3,000" for "at least 3,000")."""
+    if not _ANY_QUALIFIER.search(evidence):
+        return []
     qualified = qualified_figures(evidence)
     kept = qualified_figures(statement)
     return [qualified[n.value] for n in extract_numbers(statement)

@@ -51,18 +51,18 @@ _CUES: tuple[tuple[str, str], ...] = (
     ("role-change",
      r"\byou\s+are\s+(?:now|no\s+longer)\s+(?:an?\s+)?(?:ai|assistant|language\s+model|chatbot|unrestricted|"
      r"in\s+\w+\s+mode|not\s+bound|free\s+of\s+(?:your|all)\s+(?:rules|instructions))\b"
-     r"|\bact\s+as\s+(?:an?\s+)?(?:ai|assistant|language\s+model|chatbot)\b"),
+     r"|\b(?:act|behave)\s+as\s+(?:an?\s+)?(?:ai|language\s+model|chatbot|unrestricted)\b"),
     ("prompt-request",
-     r"\b(?:reveal|repeat|print|show|output|disclose|recite|leak|tell\s+(?:me|us))\b[^.\n]{0,40}?"
-     r"\b(?:system\s+prompt|your\s+(?:prompt|instructions|rules)|(?:initial|original|hidden)\s+instructions)\b"),
+     r"\b(?:reveal|repeat|print|output|disclose|recite|leak|tell\s+(?:me|us))\b[^.\n]{0,40}?"
+     r"\b(?:system\s+prompt|your\s+(?:prompt|instructions|rules|(?:initial|original|hidden)\s+instructions))\b"),
     ("answer-instruction",
      r"\b(?:write|make|set|title|begin|start|end|replace|change|fill)\s+(?:the|your)\s+(?:headline|summary)\b"
      r"|\b(?:the|your|every|each)\s+(?:headline|summary)\s+(?:must|should|shall|has\s+to|needs\s+to)\s+"
-     r"(?:now\s+|only\s+|always\s+)?(?:be|say|read|include|contain|mention|begin|start|state)\b"),
+     r"(?:now\s+|only\s+|always\s+)?(?:say|read|include|contain|mention|begin\s+with|start\s+with|state)\b"),
     ("fake-turn", r"^[ \t]*(?:#{1,3}[ \t]*)?(?:system|assistant|user|developer|human)[ \t]*:"
                   r"|<\|[a-z_]{2,20}\|>|\[/?INST\]|<</?SYS>>|^[ \t]*#{2,3}[ \t]*(?:instruction|response)\b"),
-    ("fake-end", r"</?\s*article\s*>|\b(?:end\s+of\s+(?:the\s+)?(?:article|text|document|input)|article\s+ends"
-                 r"(?:\s+here)?)\b"),
+    ("fake-end", r"</?\s*article\s*>|^[ \t]*[\W_]*(?:end\s+of\s+(?:the\s+)?(?:article|text|document|input)|"
+                 r"article\s+ends(?:\s+here)?)[\W_]*[ \t]*$"),
     ("answer-json", r"[\"'](?:headline|summary|claims|statement|quotes|speaker|certainty)[\"']\s*:"),
 )
 #: Substrings (of the lower-cased text, whitespace runs made one space) without which a cue cannot match: most
@@ -73,7 +73,7 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "new-instructions": ("instruction", "task", "directive", "your new", "your real", "your actual", "your true",
                          "your secret", "your hidden", "your updated"),
     "role-change": ("you are now", "you are no longer", "act as"),
-    "prompt-request": ("prompt", "instructions", "your rules"),
+    "prompt-request": ("prompt", "your instructions", "your rules", "your initial", "your original", "your hidden"),
     "answer-instruction": ("headline", "summary"),
     "fake-turn": (*(f"{role}{colon}" for role in ("system", "assistant", "user", "developer", "human")
                     for colon in (":", " :")), "<|", "inst]", "<<sys", "# instruction", "# response", "#instruction",
@@ -293,7 +293,7 @@ def _opens(passage: str, pos: int) -> bool:
 
 def _sentence_start(text: str, pos: int) -> int:
     """Where the sentence holding ``pos`` starts (after the last sentence end or line break before it)."""
-    start = 0
+    start = max(0, pos - 400)  # no sentence end within reach: the cue's own stretch, never the article's start
     for m in _SENTENCE_START.finditer(text, max(0, pos - 400), pos):
         start = m.end()
     return start

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["NumberMention", "absent_numbers", "canon", "extract_numbers", "number_forms", "parse_number", "same"]
 
@@ -183,6 +184,21 @@ def _words(text: str, offset: int, keep_one: bool) -> list[NumberMention]:
 
 def extract_numbers(text: str, *, keep_one: bool = False) -> list[NumberMention]:
     """Every number in ``text``, in order, with its value and offsets."""
+    if len(text) > _CACHED_CHARS:
+        return _scan(text, keep_one)
+    return list(_extract(text, keep_one))
+
+
+#: Texts up to this long (a claim's evidence and statement, checked on every answer) are read once and kept.
+_CACHED_CHARS = 2000
+
+
+@lru_cache(maxsize=4096)
+def _extract(text: str, keep_one: bool) -> tuple[NumberMention, ...]:
+    return tuple(_scan(text, keep_one))
+
+
+def _scan(text: str, keep_one: bool) -> list[NumberMention]:
     out: list[NumberMention] = []
     spans: list[tuple[int, int]] = []
     for m in _NUMERIC.finditer(text):

@@ -199,7 +199,8 @@ class FlagKind(StrEnum):
 class Flag(BaseModel):
     """Something the library checked and could not verify against the article, after re-asking."""
 
-    kind: FlagKind
+    kind: FlagKind = Field(default=FlagKind.NUMBER, description="What it is about (flags written before kinds "
+                           "existed were all numbers).")
     field: str = Field(description="Where: 'headline', 'summary', 'claims[i].statement' or 'claims[i].speaker' "
                        "(0-based).")
     claim: int | None = Field(default=None, ge=0, description="The claim it concerns (0-based index into claims), "

@@ -125,7 +125,7 @@ class Summarizer:
         self.cache: SummaryCache | None
         if isinstance(cache, SummaryCache):
             self.cache = cache
-        elif cache is False:
+        elif not cache:  # False (or None): no cache
             self.cache = None
         else:  # True: the default directory; a path: a cache there (made if missing)
             self.cache = SummaryCache() if cache is True else SummaryCache(cache)
@@ -409,7 +409,8 @@ def default_session(model: str | Model | None = None, *, cache: bool | SummaryCa
     """
     if not isinstance(model, str | None) or isinstance(cache, SummaryCache):
         return Summarizer(model, cache=cache, limits=limits)
-    key = (model or default_model(), cache_dir() if cache else None, limits or Limits())
+    where = (cache_dir() if cache is True else Path(cache)) if cache else None  # a directory is its own session
+    key = (model or default_model(), where, limits or Limits())
     with _defaults_lock:
         if (session := _defaults.get(key)) is None:
             session = _defaults[key] = Summarizer(key[0], cache=cache, limits=limits)

@@ -71,7 +71,7 @@ def test_the_kirby_claim_of_the_helpers_passes_every_check(seed: str) -> None:
 
 @pytest.mark.parametrize(("summary", "flagged"), [
     # Kirby's words as if the article said them: copied without quotation marks, and in quotation marks
-    (f"North Korea sent troops to Russia. {FAIR_GAME}", ["if they do deploy to …"]),
+    (f"North Korea sent troops to Russia. {FAIR_GAME}", ["they do deploy to fight …"]),
     (f"North Korea sent troops to Russia, and “{FAIR_GAME}”", [FAIR_GAME]),
     # the same words with their speaker in the sentence
     (f"Kirby said: “{FAIR_GAME}”", []),
