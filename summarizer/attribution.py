@@ -26,7 +26,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from .grounding import sentence_spans
 
@@ -79,9 +79,8 @@ _BOUNDARY = re.compile(r"[,;:()\[\]\u201c\u201d\u2018\"\u2014\u2013]|\s-\s|\b(?:
 _NAME_CHARS = r"(?:[\w\u2019'-]|\.(?=\w))*"  # a dot only inside a word (U.S, J.K), never the sentence's
 _WORD = re.compile(rf"\w{_NAME_CHARS}")
 _CAPITALISED = re.compile(rf"[A-Z]{_NAME_CHARS}")
-_ROLE = "|".join(sorted(ROLE_WORDS, key=len, reverse=True))
-_MENTION = re.compile(rf"\b(?:(?:[A-Z]{_NAME_CHARS}|(?:{_ROLE})\b)\s+(?:(?:of|the|for|de|von|van|al|bin)\s+)?)"
-                      rf"{{0,8}}[A-Z]{_NAME_CHARS}")
+#: A run of capitalised words ("Secretary of Defense Lloyd Austin"); role words join runs (see _mention_spans).
+_CAPITAL_RUN = re.compile(rf"\b[A-Z]{_NAME_CHARS}(?:\s+(?:(?:of|the|for|de|von|van|al|bin)\s+)?[A-Z]{_NAME_CHARS})*")
 #: Longest quotation read as one (characters); a longer one is a stray mark.
 MAX_QUOTATION = 1500
 
@@ -253,7 +252,21 @@ class Attributions:
 
     @cached_property
     def _mention_spans(self) -> list[tuple[int, int, str]]:
-        return [(m.start(), m.end(), _trim_mention(m.group())) for m in _MENTION.finditer(self.article)]
+        """Names as the article writes them: runs of capitalised words, a run joined to the one before it by a
+        lower-case role word ("National Security Council spokesman John Kirby", "PGA Tour star Rickie Fowler")."""
+        runs = [(m.start(), m.end()) for m in _CAPITAL_RUN.finditer(self.article)]
+        merged: list[tuple[int, int]] = []
+        for start, end in runs:
+            if merged:
+                gap = self.article[merged[-1][1]:start].split()
+                if len(gap) == 1 and gap[0] in ROLE_WORDS and self.article[merged[-1][1]:start].strip() == gap[0]:
+                    merged[-1] = (merged[-1][0], end)
+                    continue
+            before = self.article[max(0, start - 20):start].split()  # "spokesman John Kirby" at a clause start
+            if before and before[-1] in ROLE_WORDS and self.article[start - 1:start].isspace():
+                start = start - 1 - len(before[-1])
+            merged.append((start, end))
+        return [(s, e, _trim_mention(self.article[s:e])) for s, e in merged]
 
     @cached_property
     def _mention_words(self) -> list[tuple[str, list[str]]]:
@@ -430,8 +443,13 @@ relative family member employee worker teacher student parent manager coach play
 
 def name_keys(name: str) -> list[str]:
     """The words that tell a source apart (lower-cased, generic words dropped): ["lloyd", "austin"]."""
+    return list(_name_keys(name))
+
+
+@lru_cache(maxsize=4096)
+def _name_keys(name: str) -> tuple[str, ...]:
     words = [w.lower().strip(".").replace("\u2019s", "").replace("'s", "") for w in _WORD.findall(name)]
-    return [w for w in words if w and w not in GENERIC and w not in ROLE_WORDS]
+    return tuple(w for w in words if w and w not in GENERIC and w not in ROLE_WORDS)
 
 
 def _trim_mention(mention: str) -> str:

@@ -63,15 +63,21 @@ class ArticleChecks:
         self.article = article
         self.numbers = number_forms(article)
         self.injection = guard(article, instructions)
+        self._reviewed: dict[tuple[str, str, tuple[ClaimView, ...]], list[Finding]] = {}
 
     @cached_property
     def attributions(self) -> Attributions:
         return Attributions(self.article)
 
     def review(self, headline: str, summary: str, claims: list[ClaimView]) -> list[Finding]:
-        """Every finding on one answer (a draft with no claims is the merge's headline and summary)."""
-        return [*self._numbers(headline, summary, claims), *self._injection(headline, summary, claims),
+        """Every finding on one answer (a draft with no claims is the merge's headline and summary). The same
+        answer is reviewed once: the final summary is usually the last draft, checked again."""
+        key = (headline, summary, tuple(claims))
+        if (known := self._reviewed.get(key)) is None:
+            known = self._reviewed[key] = [
+                *self._numbers(headline, summary, claims), *self._injection(headline, summary, claims),
                 *self._speakers(claims), *self._hedges(claims), *self._quotes(headline, summary)]
+        return list(known)
 
     def injection_findings(self, headline: str, summary: str, claims: list[ClaimView]) -> list[Finding]:
         """Only the planted-text findings (what an answer is refused for)."""
@@ -192,10 +198,12 @@ class ArticleChecks:
         out: dict[tuple[str, ...], int] = {}
         for i, (start, end) in enumerate(self.attributions.quotations):
             words = _fold_words(self.article[start:end])
+            content = [0]  # running count of content words, so each run's count is a subtraction
+            for w in words:
+                content.append(content[-1] + (len(w) > 3 and w not in _STOPWORDS))
             for k in range(len(words) - QUOTE_RUN + 1):
-                run = tuple(words[k:k + QUOTE_RUN])
-                if sum(len(w) > 3 and w not in _STOPWORDS for w in run) >= 2:  # not "one of the most important"
-                    out.setdefault(run, i)
+                if content[k + QUOTE_RUN] - content[k] >= 2:  # not "one of the most important"
+                    out.setdefault(tuple(words[k:k + QUOTE_RUN]), i)
         return out
 
     def _quotes(self, headline: str, summary: str) -> list[Finding]:
@@ -266,7 +274,7 @@ class ArticleChecks:
     def _names(self, text: str, source: Source) -> bool:
         """Whether ``text`` names the source (a distinctive word of its name: "Kirby", "White House")."""
         keys = set(name_keys(source.name)) | set(name_keys(source.text))
-        words = {re.sub(r"[\u2019']s$", "", w.lower()) for w in re.findall(r"[\w\u2019'-]+", text)}  # Kirby's
+        words = set(_fold_words(_POSSESSIVE.sub("", text)))  # "Kirby's view" names Kirby
         return bool(keys & words) or (not keys and bool(_content_words(source.text) & words))
 
 
@@ -281,7 +289,11 @@ _STOPWORDS = frozenset({"that", "this", "with", "from", "they", "their", "there"
 
 
 def _fold_words(text: str) -> list[str]:
-    return [w.lower().replace("\u2019", "'") for w in re.findall(r"[\w\u2019'-]+", text)]
+    return _FOLD_WORD.findall(text.lower().replace("\u2019", "'"))
+
+
+_FOLD_WORD = re.compile(r"[\w'-]+")
+_POSSESSIVE = re.compile(r"[\u2019']s\b")
 
 
 def _content_words(text: str) -> set[str]:

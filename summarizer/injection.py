@@ -198,8 +198,10 @@ class InjectionGuard:
 
     def _leaks(self, words: list[str]) -> bool:
         """Whether ``words`` hold a run of the prompt's words that the article does not have."""
-        return any(run in self.prompt_runs and f" {' '.join(run)} " not in self._article_words
-                   for run in (tuple(words[i:i + _LEAK_WORDS]) for i in range(len(words) - _LEAK_WORDS + 1)))
+        if len(words) < _LEAK_WORDS:
+            return False
+        windows = {tuple(words[i:i + _LEAK_WORDS]) for i in range(len(words) - _LEAK_WORDS + 1)}
+        return any(f" {' '.join(run)} " not in self._article_words for run in windows & self.prompt_runs)
 
 
 def find_planted(article: str) -> list[Planted]:
@@ -276,7 +278,7 @@ def _label(field: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    return [w.lower().replace("\u2019", "'") for w in _WORD.findall(text)]
+    return _WORD.findall(text.lower().replace("\u2019", "'"))
 
 
 def _sentences_end(text: str, pos: int, limit: int) -> int:

@@ -250,7 +250,8 @@ def _review(job: _Job, draft: DraftSummary, grounder: Grounder, offset: int, *,
     views = []
     for c in draft.claims:
         spans = [(ev.start + offset, ev.end + offset) for q in c.quotes for ev in (grounder.locate(q) or [])]
-        views.append(ClaimView(c.statement, c.speaker, tuple(spans), c.kind.value, c.certainty.value))
+        views.append(ClaimView(c.statement, c.speaker, tuple(dict.fromkeys(spans)), c.kind.value,
+                               c.certainty.value))  # spans once each, as a grounded claim's evidence holds them
     if only_injection:
         return job.checks.injection_findings(draft.headline, draft.summary, views)
     return job.checks.review(draft.headline, draft.summary, views)
@@ -360,16 +361,13 @@ def _overview(job: _Job, parts: list[_PartResult]) -> Steps[tuple[str, str]]:
 
 
 def _dedupe(claims: list[Claim]) -> list[Claim]:
-    """Drop repeats across parts: the same statement, or the same evidence."""
-    seen_statements: set[str] = set()
-    seen_evidence: set[tuple[tuple[int, int], ...]] = set()
+    """Drop repeats across parts: the same statement. Claims that share evidence stay (a lede that carries a figure,
+    a source and a hedge yields several claims on the same sentence)."""
+    seen: set[str] = set()
     out: list[Claim] = []
     for claim in claims:
         statement = " ".join(claim.statement.casefold().split())
-        spans = tuple(sorted((e.start, e.end) for e in claim.evidence))
-        if statement in seen_statements or (spans in seen_evidence and claim.speaker is None):
-            continue
-        seen_statements.add(statement)
-        seen_evidence.add(spans)
-        out.append(claim)
+        if statement not in seen:
+            seen.add(statement)
+            out.append(claim)
     return out

@@ -210,6 +210,9 @@ def test_claims_repeated_across_parts_are_dropped(seed: str) -> None:
     first, second = s.claims
     shouting = first.model_copy(update={"statement": first.statement.upper() + "  "})
     assert _dedupe([first, second, shouting, second]) == [first, second]
+    # another claim on the same evidence (the figure, then the hedge, of one sentence) stays, speaker or not
+    hedge = first.model_copy(update={"statement": "The US assesses the troops may join the fight.", "speaker": None})
+    assert _dedupe([first, hedge]) == [first, hedge]
 
 
 def test_a_number_the_article_does_not_give_is_reasked(seed: str) -> None:
