@@ -19,7 +19,7 @@ from .grounding import sentence_spans
 from .hedges import cues, dropped_qualifiers, keeps_hedge
 from .injection import guard
 from .numbers import absent_numbers, number_forms
-from .schema import Flag, FlagKind
+from .schema import Flag, FlagKind, field_label
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,6 @@ class ArticleChecks:
                 *self._speakers(claims), *self._hedges(claims), *self._quotes(headline, summary)]
         return list(known)
 
-    def injection_findings(self, headline: str, summary: str, claims: list[ClaimView]) -> list[Finding]:
-        """Only the planted-text findings (what an answer is refused for)."""
-        return self._injection(headline, summary, claims)
-
     def planted_evidence(self, claim: ClaimView) -> bool:
         """Whether any of the claim's evidence is text planted in the article (such a claim is not reporting)."""
         return bool(self.injection.planted) and any(self.injection.covers(s, e) for s, e in claim.spans)
@@ -99,8 +95,8 @@ class ArticleChecks:
         fields += [(f"claims[{i}].statement", i, c.statement) for i, c in enumerate(claims)]
         return [
             Finding(FlagKind.NUMBER, name, index, n.text,
-                    problem=f"{_label(name)}: the article gives no number {n.text!r}; use the article's own figure "
-                    "with its source, or leave it out",
+                    problem=f"{field_label(name)}: the article gives no number {n.text!r}; use the article's own "
+                    "figure with its source, or leave it out",
                     reason="number not in the article")
             for name, index, text in fields
             for n in absent_numbers(text, self.numbers)
@@ -309,6 +305,4 @@ def _claim_index(field: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _label(field: str) -> str:
-    """A field as a re-ask names it: ``claims[0].statement`` → ``claim 1 statement``."""
-    return re.sub(r"claims\[(\d+)\]\.", lambda m: f"claim {int(m.group(1)) + 1} ", field)
+

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from .numbers import extract_numbers, number_forms
+from .schema import field_label
 
 #: Cues that a passage addresses a language model: (kind, pattern), case-insensitive. Each is narrow enough that
 #: ordinary news does not use it ("ignore the rules", "new instructions for troops" and "you are now free" are not
@@ -174,7 +175,7 @@ class InjectionGuard:
         for name, text in fields:
             if not text:
                 continue
-            where, words = _label(name), _words(text)
+            where, words = field_label(name), _words(text)
             repeated = [w for w in dict.fromkeys(words) if w in self.words]
             repeated += [n.text for n in extract_numbers(text) if n.forms & self.numbers] if self.numbers else []
             if repeated:
@@ -269,12 +270,6 @@ def neutralize(article: str) -> str:
     """The article as the model sees it: chat-template control sequences broken up, so a tokenizer that reads
     special tokens in text (llama.cpp's does) never sees one in the data. Letters are unchanged."""
     return re.sub(r"<\|", "< |", article).replace("[INST]", "[ INST]").replace("[/INST]", "[ /INST]")
-
-
-def _label(field: str) -> str:
-    """A field as the re-ask names it: ``claims[0].statement`` → ``claim 1 statement``."""
-    m = re.fullmatch(r"claims\[(\d+)\]\.(\w+)", field)
-    return f"claim {int(m.group(1)) + 1} {m.group(2)}" if m else field
 
 
 def _words(text: str) -> list[str]:

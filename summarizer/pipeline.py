@@ -239,21 +239,18 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
     choices = tuple(part.text[s:e] for s, e in sentence_spans(part.text))
     draft = yield from _ask(job, prompt, messages, DraftSummary, _draft_schema(max_claims), check, choices)
     draft = draft.model_copy(update={"claims": draft.claims[:max_claims]})
-    _refuse_injection(job, _review(job, draft, grounder, part.span[0], only_injection=True))
+    _refuse_injection(job, _review(job, draft, grounder, part.span[0]))  # its review was kept from check
     claims, rejected = _ground(draft, grounder, part.span[0], job.checks)
     return _PartResult(draft, claims, rejected)
 
 
-def _review(job: _Job, draft: DraftSummary, grounder: Grounder, offset: int, *,
-            only_injection: bool = False) -> list[Finding]:
+def _review(job: _Job, draft: DraftSummary, grounder: Grounder, offset: int) -> list[Finding]:
     """The checks' findings on a draft of one part (its quotes located in the part, shifted into the article)."""
     views = []
     for c in draft.claims:
         spans = [(ev.start + offset, ev.end + offset) for q in c.quotes for ev in (grounder.locate(q) or [])]
         views.append(ClaimView(c.statement, c.speaker, tuple(dict.fromkeys(spans)), c.kind.value,
                                c.certainty.value))  # spans once each, as a grounded claim's evidence holds them
-    if only_injection:
-        return job.checks.injection_findings(draft.headline, draft.summary, views)
     return job.checks.review(draft.headline, draft.summary, views)
 
 
@@ -356,7 +353,7 @@ def _overview(job: _Job, parts: list[_PartResult]) -> Steps[tuple[str, str]]:
         return [f.problem for f in findings if f.costly], [f.problem for f in findings if not f.costly]
 
     merged = yield from _ask(job, prompt, messages, DraftOverview, _json_schema(DraftOverview), check)
-    _refuse_injection(job, job.checks.injection_findings(merged.headline, merged.summary, []))
+    _refuse_injection(job, job.checks.review(merged.headline, merged.summary, []))
     return merged.headline, merged.summary
 
 

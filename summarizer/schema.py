@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -194,6 +195,11 @@ class FlagKind(StrEnum):
     COVERAGE = "coverage"
     #: A word of text planted in the article as instructions to the model.
     INJECTION = "injection"
+
+
+def field_label(field: str) -> str:
+    """A flag's field as a re-ask names it to the model: ``claims[0].statement`` → ``claim 1 statement``."""
+    return re.sub(r"claims\[(\d+)\]\.", lambda m: f"claim {int(m.group(1)) + 1} ", field)
 
 
 class Flag(BaseModel):
