@@ -76,7 +76,7 @@ national said says chief head department office agency
 _PRONOUNS = {"he": "person", "she": "person", "they": "any", "it": "group"}
 _BOUNDARY = re.compile(r"[,;:()\[\]\u201c\u201d\u2018\"\u2014\u2013]|\s-\s|\b(?:that|and|but|while|as|because|which|"
                        r"who|when|after|before|if|although|though|where|whom|whose)\b")
-_NAME_CHARS = r"(?:[\w\u2019'-]|\.(?=\w))*"  # a dot only inside a word (U.S, J.K), never the sentence's
+_NAME_CHARS = r"(?:[\w\u2019'-]|(?<![\w\u2019'-][\w\u2019'-])\.(?=\w))*"  # a dot after one letter (U.S, J.K)
 _WORD = re.compile(rf"\w{_NAME_CHARS}")
 _CAPITALISED = re.compile(rf"[A-Z]{_NAME_CHARS}")
 #: A run of capitalised words ("Secretary of Defense Lloyd Austin"); role words join runs (see _mention_spans).
@@ -322,9 +322,12 @@ class Attributions:
         "The company added 200 jobs" and "Prices continued to rise" attribute nothing; nor does a passive ("was
         told", "is estimated")."""
         verb = cue.group().lower()
-        before = self.article[max(start, cue.start() - 12):cue.start()].split()
+        before = self.article[max(start, cue.start() - 24):cue.start()].split()
         if before and before[-1].lower() in _PASSIVE:
             return None
+        clause = re.split(r"[,;:\u201c\u201d\u2018\"]|\u2019(?!\w)", self.article[max(start, cue.start() - 24):cue.start()])
+        if any(w.lower() in _NOT_SAID for w in clause[-1].split()[-3:]):
+            return None  # "would not have said", "never said", "did not say": no one is quoted
         if verb not in _PLAIN and not self._introduces_speech(cue, start, end):
             return None
         if verb == "according to" or (verb in ("said", "says", "added", "wrote", "continued", "explained")
@@ -374,6 +377,10 @@ class Attributions:
         while words and words[-1].group().lower() in _FILLER | _WEEKDAYS:
             words.pop()
         if not words and self.article[s - 1:s] == ",":  # "X, the spokesman, said": the appositive before
+            clause = self.article[limit:s - 1]
+            relative = _RELATIVE.search(clause)
+            if relative is not None:  # "Root, who twice fell in England's defeat, said": the name before "who"
+                return self._phrase_before(limit + relative.start(), limit)
             return self._phrase_before(s - 1, limit)
         while words and words[0].group().lower() in ("meanwhile", "however", "also", "but", "and", "so", "now"):
             words.pop(0)
@@ -414,6 +421,10 @@ class Attributions:
 
 
 _WEEKDAYS = _set("monday tuesday wednesday thursday friday saturday sunday")
+#: Words before a speech verb that say no one was quoted there.
+_NOT_SAID = _set("not n't never would could might should didn't don't doesn't wouldn't couldn't")
+#: An appositive that is a relative clause, back to the comma that opens it.
+_RELATIVE = re.compile(r",\s*(?:who|whose|which|whom)\b[^,]*$")
 
 
 def _replace(src: Source, **changes: str) -> Source:
@@ -427,8 +438,8 @@ def _is_source(phrase: str) -> bool:
         return False
     if len(words) == 1 and words[0].lower() in _PRONOUNS:
         return True
-    if len(words) == 1 and words[0].lower() in ("i", "we", "you"):
-        return False
+    if words[0].lower() in ("i", "we", "you", "i'm", "i\u2019m", "we're", "you're"):
+        return False  # the first or second person speaks inside a quotation, never as the article's source
     if any(_CAPITALISED.fullmatch(w) for w in words):
         return True
     return any(w.lower().rstrip("s") in _PEOPLE for w in words)
@@ -483,6 +494,16 @@ def _find_quotations(text: str) -> list[_Quotation]:
     opened: int | None = None
     for m in re.finditer(r"[\u201c\u201d\"]", text):
         ch, i = m.group(), m.start()
+        if ch == '"':
+            # a straight mark's side: after a space (or start, bracket, colon, dash) and before a word it opens;
+            # after a word and before a space or punctuation it closes; between two words (copy that lost its
+            # paragraph breaks: 'feeling."Those') it toggles
+            prev = text[i - 1] if i else " "
+            nxt = text[i + 1] if i + 1 < len(text) else " "
+            if (prev.isspace() or prev in "([\u2014\u2013:") and not nxt.isspace():
+                ch = "\u201c"
+            elif not prev.isspace() and (nxt.isspace() or nxt in ",.;:!?)]\u2014"):
+                ch = "\u201d"
         if ch == "\u201c" or (ch == '"' and opened is None):
             opened = i
         elif opened is not None:

@@ -238,8 +238,8 @@ class ArticleChecks:
         for m in _FREE_QUOTE.finditer(sentence):
             quoted = m.group(1) or m.group(2)
             words = _fold_words(quoted)
-            if len(words) < 2:
-                continue  # a single word in quotes is a term, not a quotation
+            if len(words) < 3:
+                continue  # one or two words in quotes are a term or a name ("black box"), not a quotation
             if " ".join(words) not in self._folded_article:
                 found.append((quoted, None))
                 continue

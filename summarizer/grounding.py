@@ -122,7 +122,10 @@ def _candidates(quote: str) -> list[str]:
     return seen
 
 
-_SENTENCE_END = re.compile(r"""(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])""")
+_SENTENCE_END = re.compile(r"""(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])"""
+                           # copy that lost its spaces ("in December 2000.A search", "the River Liffey.Gardaí"):
+                           # two lower-case letters or digits, the stop, then a capitalised word
+                           r"""|(?<=[a-z0-9][a-z0-9][.!?])[\"\u201d\u2019)\]]*(?=[A-Z](?:[a-z]|\s))""")
 _ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "st.", "jr.", "sr.", "u.s.", "u.k.", "u.n.", "gen.", "sen.", "rep.",
                   "gov.", "lt.", "col.", "sgt.", "capt.", "prof.", "vs.", "jan.", "feb.", "aug.", "sept.",
                   "oct.", "nov.", "dec.", "inc.", "corp.", "co."}  # fmt: skip
@@ -136,6 +139,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     ends a sentence, so an unpunctuated headline, dateline or list item is a passage of its own, never glued to the
     next sentence; a sentence ends at ``. ! ?`` (and closing quotes) before at most one opening quote or bracket and
     a capital or digit, unless the word before is in ``_ABBREVIATIONS`` (titles, ``Jan.``, ``Inc.``, ``Co.`` ...).
+    Copy that lost the space after its stops ("…in December 2000.A search of…") is split where two lower-case
+    letters or digits and a stop meet a capitalised word (not "U.S.A", "e.g.The", "Mr.Smith").
 
     :func:`summarizer.evals.faithfulness_text.split_sentences` differs on purpose: only a blank line ends a
     paragraph (a hard-wrapped line runs on), any single capital plus ``.`` is an initial ("John F. Kennedy" stays
@@ -144,7 +149,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     letter or digit are dropped. It must stay as it is because the faithfulness model was fitted on its sentences.
     This one must stay as it is because its sentences are what the embedded model may quote and where articles are
     cut into parts: changing it changes summaries, and the summary cache key (model, endpoint, prompt and schema
-    versions, article, options) does not cover it, so cached and fresh summaries of one article would disagree.
+    versions, article, options) does not cover it, so cached and fresh summaries of one article would disagree:
+    a change to it bumps :data:`summarizer.schema.SCHEMA_VERSION`.
     """
     spans: list[tuple[int, int]] = []
     for para in re.finditer(r"[^\n]+", text):

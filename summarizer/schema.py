@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: every cache key. 2: ``Summary.flags`` (numbers the article does not give are re-asked, then flagged). 3: answers
 #: that follow text planted in the article (prompt injection) are re-asked, then refused or flagged. 4: typed flags
 #: tied to their claim; ``Claim.attribution`` read by the library, and the model's speakers checked against it.
-SCHEMA_VERSION = "4"
+#: 5: the library's sentences split copy that lost the space after its stops ("2000.A search").
+SCHEMA_VERSION = "5"
 
 MAX_CLAIMS = 12
 MAX_QUOTES_PER_CLAIM = 2

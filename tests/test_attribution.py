@@ -78,7 +78,36 @@ CASES = [
     ("Britain's spy agency, MI6, said on Monday that the threat had grown.", "Britain's spy agency", "MI6"),
     # the article's own voice
     ("The river rose by two metres overnight. Roads were closed.", "Roads were closed", None),
+    # a relative clause between the name and the verb: the name, not a capitalised word inside the clause
+    ("Root, who twice fell to poor strokes in England's defeat in the first Test, said: \"It's a great feeling.\"",
+     "It's a great", "Root"),
+    # no one is quoted by a counterfactual, and "I" in narrative is a quotation gone astray, never a source
+    ("The race was close. With three laps to go, I would not have said that Teklinski would make it.",
+     "With three laps", None),
+    # copy that lost its paragraph breaks: a straight mark between two words toggles, one after a colon opens
+    ('Bayliss praised him."It was his best innings."Coach Ed Smith said: "He worked hard."Play resumes today.',
+     "Coach Ed Smith", "Coach Ed Smith"),
 ]
+
+
+def test_copy_without_paragraph_breaks_pairs_straight_marks_by_their_sides() -> None:
+    text = ('Root said: "It\'s a great feeling."Those two occasions were errors. I\'ve played well."Coach Trevor '
+            'Bayliss said: "He went away and did the work."Vaughan added: "His best innings."The rain came.')
+    att = Attributions(text)
+    quoted = [text[s:e] for s, e in att.quotations]
+    assert '"Coach Trevor Bayliss said: "' not in quoted  # narrative between two quotations is not one
+    assert '"He went away and did the work."' in quoted and '"His best innings."' in quoted
+    start = text.index("He went away")
+    found = att.of(start, start + 10)
+    assert found is not None and found.name == "Coach Trevor Bayliss"
+
+
+def test_sentences_split_where_copy_lost_the_space_after_a_stop() -> None:
+    from summarizer.grounding import sentences
+
+    text = "He was seen in December 2000.A search began, RTE reports.Gardaí said the U.S.A team and Mr.Smith left."
+    assert sentences(text) == ["He was seen in December 2000.", "A search began, RTE reports.",
+                               "Gardaí said the U.S.A team and Mr.Smith left."]
 
 
 @pytest.mark.parametrize(("text", "start", "expected"), CASES, ids=[c[1][:20] for c in CASES])

@@ -81,6 +81,7 @@ def test_the_kirby_claim_of_the_helpers_passes_every_check(seed: str) -> None:
     ("Austin said the troops were “ready to strike Kyiv”.", ["ready to strike Kyiv"]),
     # a single quoted word is a term, not a quotation; the article's own narrative in quotation marks needs no one
     ("The so-called “co-belligerent” question remains.", []),
+    ("Austin spoke of a “co-belligerent” and of “fair game”.", []),  # two words in quotes are a term too
     ("The troops went, “as North Korea and Russia have forged increasingly friendly ties”.", []),
 ])
 def test_quotations_in_the_summary_name_their_speaker(seed: str, summary: str, flagged: list[str]) -> None:

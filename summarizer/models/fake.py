@@ -123,11 +123,18 @@ def extractive_answer(request: ChatRequest) -> str:
     def limit(name: str) -> int | None:  # the request's bound, else the library's own (a strict schema drops them)
         return _max_length(request.schema, name) or _max_length(_draft_schema(), name)
 
-    lead = choices[:3]
+    # whole sentences where they fit (a sentence cut short can lose its speaker or its hedge)
+    fitting = [c for c in choices[:8] if len(c) <= (limit("statement") or len(c))]
+    lead = (fitting or choices)[:3]
     # the summary leaves out sentences of quotation whose speaker is named elsewhere (it would need naming)
-    told_by_name = [c for c in choices[:6] if not _unnamed_quote(text, c)][:3]
+    told_by_name: list[str] = []
+    room = limit("summary") or 10**9
+    for c in choices[:6]:
+        if not _unnamed_quote(text, c) and len(" ".join([*told_by_name, c])) <= room and len(told_by_name) < 3:
+            told_by_name.append(c)
+    heads = [_fit(" ".join(c.split()[:12]), limit("headline")) for c in [*told_by_name, *lead]]
     answer: dict[str, Any] = {
-        "headline": _fit(" ".join((lead[0] if lead else "Untitled").split()[:12]), limit("headline")),
+        "headline": next((h for h in heads if not _unnamed_quote(text, h)), "Untitled"),
         "summary": _fit(" ".join(told_by_name or lead) or "No summary.", limit("summary")),
     }
     if "claims" in properties:
@@ -156,10 +163,18 @@ def _sureness(sentence: str) -> dict[str, str]:
 
 
 def _unnamed_quote(article: str, sentence: str) -> bool:
-    """Whether ``sentence`` is quotation that continues a speaker named in another sentence."""
-    start = article.find(sentence)
-    source = _attributions(article).of(start, start + len(sentence)) if start >= 0 else None
-    return source is not None and source.cue == "quote"
+    """Whether ``sentence`` carries words of a quotation without naming their speaker, as the library's own quote
+    check reads it (quotation that continues a speaker named in another sentence)."""
+    from ..schema import FlagKind
+
+    return any(f.kind == FlagKind.QUOTE for f in _checks(article).review("", sentence, []))
+
+
+@lru_cache(maxsize=16)
+def _checks(article: str) -> Any:
+    from ..checks import ArticleChecks
+
+    return ArticleChecks(article, "")
 
 
 def _speaker(article: str, sentence: str) -> str | None:
