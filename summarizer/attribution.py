@@ -325,8 +325,8 @@ class Attributions:
         before = self.article[max(start, cue.start() - 24):cue.start()].split()
         if before and before[-1].lower() in _PASSIVE:
             return None
-        clause = re.split(r"[,;:\u201c\u201d\u2018\"]|\u2019(?!\w)", self.article[max(start, cue.start() - 24):cue.start()])
-        if any(w.lower() in _NOT_SAID for w in clause[-1].split()[-3:]):
+        clause = _CLAUSE_BREAK.split(self.article[max(start, cue.start() - 24):cue.start()])[-1]
+        if any(w.lower() in _NOT_SAID for w in clause.split()[-3:]):
             return None  # "would not have said", "never said", "did not say": no one is quoted
         if verb not in _PLAIN and not self._introduces_speech(cue, start, end):
             return None
@@ -423,6 +423,7 @@ class Attributions:
 _WEEKDAYS = _set("monday tuesday wednesday thursday friday saturday sunday")
 #: Words before a speech verb that say no one was quoted there.
 _NOT_SAID = _set("not n't never would could might should didn't don't doesn't wouldn't couldn't")
+_CLAUSE_BREAK = re.compile(r"[,;:\u201c\u201d\u2018\"]|\u2019(?!\w)")
 #: An appositive that is a relative clause, back to the comma that opens it.
 _RELATIVE = re.compile(r",\s*(?:who|whose|which|whom)\b[^,]*$")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from .schema import Evidence
 
@@ -151,7 +151,15 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     cut into parts: changing it changes summaries, and the summary cache key (model, endpoint, prompt and schema
     versions, article, options) does not cover it, so cached and fresh summaries of one article would disagree:
     a change to it bumps :data:`summarizer.schema.SCHEMA_VERSION`.
+
+    An article is split by the pipeline, the grounder and the attribution reader alike: its spans are kept
+    (:func:`functools.lru_cache`), so it is split once.
     """
+    return list(_sentence_spans(text))
+
+
+@lru_cache(maxsize=256)
+def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans: list[tuple[int, int]] = []
     for para in re.finditer(r"[^\n]+", text):
         p_start = para.start()
@@ -166,17 +174,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             spans.append((p_start + last, p_start + end))
             last = m.end()
         spans.append((p_start + last, p_start + len(chunk)))
-    return [(s + _lead(text, s, e), e - _trail(text, s, e)) for s, e in spans if text[s:e].strip()]
-
-
-def _lead(text: str, s: int, e: int) -> int:
-    seg = text[s:e]
-    return len(seg) - len(seg.lstrip())
-
-
-def _trail(text: str, s: int, e: int) -> int:
-    seg = text[s:e]
-    return len(seg) - len(seg.rstrip())
+    out = []
+    for s, e in spans:
+        seg = text[s:e]
+        stripped = seg.strip()
+        if stripped:
+            lead = len(seg) - len(seg.lstrip())
+            out.append((s + lead, s + lead + len(stripped)))
+    return tuple(out)
 
 
 def sentences(text: str) -> list[str]:

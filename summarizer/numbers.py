@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 __all__ = ["NumberMention", "absent_numbers", "canon", "extract_numbers", "number_forms", "parse_number", "same"]
 
@@ -53,8 +54,30 @@ _NUMERIC = re.compile(
 #: start there: its first word must end where the letters do): an alternation of 40 words tried at every position was
 #: most of the time spent reading an article.
 _WORD_RUN = re.compile(rf"\b(?P<words>(?:{_WORD})(?:(?:\s+|-)(?:{_GLUE}))*)\b", re.IGNORECASE)
-_WORD_START = re.compile(r"\b[A-Za-z]+")
-_WORD_SET = frozenset(_NUMBER_WORDS)
+
+
+def _trie(words: list[str]) -> str:
+    """An alternation of ``words`` as a trie ("t(?:en|hree|wo)"): the regex engine tries one branch per letter
+    instead of every word at every word boundary."""
+    tree: dict[str, Any] = {}
+    for w in words:
+        node = tree
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(tree)
+
+
+#: A number word standing as a whole word: where a run of them may start.
+_WORD_START = re.compile(rf"\b(?:{_trie(_NUMBER_WORDS)})(?![a-z])", re.IGNORECASE)
 _TOKEN = re.compile(r"[A-Za-z]+")
 
 
@@ -228,7 +251,7 @@ def _word_runs(text: str, numeric: list[tuple[int, int]]) -> Iterator[tuple[int,
     span = next(spans, None)
     for token in _WORD_START.finditer(text):
         pos = token.start()
-        if pos < end or token.group().lower() not in _WORD_SET:
+        if pos < end:
             continue
         while span is not None and span[1] <= pos:
             span = next(spans, None)
