@@ -439,7 +439,7 @@ def _is_source(phrase: str) -> bool:
         return False
     if len(words) == 1 and words[0].lower() in _PRONOUNS:
         return True
-    if words[0].lower() in ("i", "we", "you", "i'm", "i\u2019m", "we're", "you're"):
+    if words[0].lower().replace("\u2019", "'").split("'")[0] in ("i", "we", "you"):
         return False  # the first or second person speaks inside a quotation, never as the article's source
     if any(_CAPITALISED.fullmatch(w) for w in words):
         return True

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .attribution import Attributions, Source, agrees, name_keys
+from .figures import Figure, competing_figures
 from .grounding import sentence_spans
 from .hedges import cues, dropped_qualifiers, keeps_hedge
 from .injection import guard
-from .numbers import absent_numbers, number_forms
+from .numbers import absent_numbers, extract_numbers, number_forms
 from .schema import Flag, FlagKind, field_label
 
 
@@ -63,21 +64,62 @@ class ArticleChecks:
         self.article = article
         self.numbers = number_forms(article)
         self.injection = guard(article, instructions)
-        self._reviewed: dict[tuple[str, str, tuple[ClaimView, ...]], list[Finding]] = {}
+        self._reviewed: dict[tuple[str, str, tuple[ClaimView, ...], tuple[int, int] | None], list[Finding]] = {}
 
     @cached_property
     def attributions(self) -> Attributions:
         return Attributions(self.article)
 
-    def review(self, headline: str, summary: str, claims: list[ClaimView]) -> list[Finding]:
-        """Every finding on one answer (a draft with no claims is the merge's headline and summary). The same
+    def review(self, headline: str, summary: str, claims: list[ClaimView],
+               scope: tuple[int, int] | None = None) -> list[Finding]:
+        """Every finding on one answer (a draft with no claims is the merge's headline and summary; ``scope``, the
+        part of the article a draft covers, bounds which competing figures its claims must carry). The same
         answer is reviewed once: the final summary is usually the last draft, checked again."""
-        key = (headline, summary, tuple(claims))
+        if scope is not None and scope[0] <= 0 and scope[1] >= len(self.article):
+            scope = None
+        key = (headline, summary, tuple(claims), scope)
         if (known := self._reviewed.get(key)) is None:
             known = self._reviewed[key] = [
                 *self._numbers(headline, summary, claims), *self._injection(headline, summary, claims),
-                *self._speakers(claims), *self._hedges(claims), *self._quotes(headline, summary)]
+                *self._speakers(claims), *self._hedges(claims), *self._quotes(headline, summary),
+                *self._coverage(claims, scope)]
         return list(known)
+
+    @cached_property
+    def competing(self) -> list[list[list[Figure]]]:
+        """The article's competing figures (:mod:`summarizer.figures`): read once, when claims are first checked."""
+        return competing_figures(self.article, self.attributions)
+
+    def _coverage(self, claims: list[ClaimView], scope: tuple[int, int] | None) -> list[Finding]:
+        """Each figure of a competing group that no claim carries: its value in a statement, and the figure in that
+        claim's evidence or its source as the claim's speaker. (No claims: the merge's headline and summary.)"""
+        if not claims or not self.competing:
+            return []
+        out = []
+        for group in self.competing:
+            told = ", ".join(f"{value[0].text} ({value[0].source.name})" for value in group)
+            for value in group:
+                figures = [f for f in value if scope is None or scope[0] <= f.start < scope[1]]
+                if not figures or any(self._carries(c, f) for f in figures for c in claims):
+                    continue
+                f = figures[0]
+                passage = self.article[f.sentence[0]:f.sentence[1]]
+                out.append(Finding(FlagKind.COVERAGE, "claims", None, f.text,
+                                   problem=f"the article gives competing figures for {f.kind}: {told}; no claim "
+                                   f"carries {f.text} from {f.source.name}: add a claim for the passage "
+                                   f"\u201c{passage}\u201d with its speaker",
+                                   reason=f"the article also gives {f.text} {f.kind} ({f.source.name}); no claim "
+                                   "carries it with its source"))
+        return out
+
+    def _carries(self, claim: ClaimView, figure: Figure) -> bool:
+        n = _figure_forms(figure)
+        if not any(m.forms & n for m in extract_numbers(claim.statement)):
+            return False
+        if any(s <= figure.start < e for s, e in claim.spans):
+            return True
+        passage = self.article[figure.sentence[0]:figure.sentence[1]]
+        return agrees(claim.speaker, [figure.source], passage, self.attributions)
 
     def planted_evidence(self, claim: ClaimView) -> bool:
         """Whether any of the claim's evidence is text planted in the article (such a claim is not reporting)."""
@@ -305,4 +347,5 @@ def _claim_index(field: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-
+def _figure_forms(figure: Figure) -> frozenset[str]:
+    return frozenset(f for n in extract_numbers(figure.text) for f in n.forms)

@@ -233,25 +233,26 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
             for quote in claim.quotes:
                 if grounder.locate(quote) is None:
                     problems.append(f"claim {i}: this quote is not in the article word for word: {quote!r}")
-        findings = _review(job, draft, grounder, part.span[0])
+        findings = _review(job, draft, grounder, part.span)
         return problems + [f.problem for f in findings if f.costly], [f.problem for f in findings if not f.costly]
 
     choices = tuple(part.text[s:e] for s, e in sentence_spans(part.text))
     draft = yield from _ask(job, prompt, messages, DraftSummary, _draft_schema(max_claims), check, choices)
     draft = draft.model_copy(update={"claims": draft.claims[:max_claims]})
-    _refuse_injection(job, _review(job, draft, grounder, part.span[0]))  # its review was kept from check
+    _refuse_injection(job, _review(job, draft, grounder, part.span))  # its review was kept from check
     claims, rejected = _ground(draft, grounder, part.span[0], job.checks)
     return _PartResult(draft, claims, rejected)
 
 
-def _review(job: _Job, draft: DraftSummary, grounder: Grounder, offset: int) -> list[Finding]:
+def _review(job: _Job, draft: DraftSummary, grounder: Grounder, span: tuple[int, int]) -> list[Finding]:
     """The checks' findings on a draft of one part (its quotes located in the part, shifted into the article)."""
+    offset = span[0]
     views = []
     for c in draft.claims:
         spans = [(ev.start + offset, ev.end + offset) for q in c.quotes for ev in (grounder.locate(q) or [])]
         views.append(ClaimView(c.statement, c.speaker, tuple(dict.fromkeys(spans)), c.kind.value,
                                c.certainty.value))  # spans once each, as a grounded claim's evidence holds them
-    return job.checks.review(draft.headline, draft.summary, views)
+    return job.checks.review(draft.headline, draft.summary, views, span)
 
 
 def _view(claim: Claim) -> ClaimView:

@@ -15,6 +15,7 @@ import latency_server  # bench/: the server the tests and the benchmarks share
 
 KIRBY = "We assess that between early- to mid-October, North Korea moved at least 3,000 soldiers into eastern Russia"
 NIS = "North Korea has shipped 1,500 soldiers, including special forces fighters, to Russia for training"
+ZELENSKY = "telling a NATO summit last week that “10,000” soldiers and technical personnel were being prepared"
 
 
 def claim(statement: str, quotes: list[str], speaker: str | None = None, kind: str = "fact",
@@ -23,8 +24,20 @@ def claim(statement: str, quotes: list[str], speaker: str | None = None, kind: s
 
 
 def answer(*claims: dict[str, Any], headline: str = "North Korean troops in Russia",
-           summary: str = "The White House says at least 3,000 North Korean soldiers moved to Russia.") -> str:
-    return json.dumps({"headline": headline, "summary": summary, "claims": list(claims)})
+           summary: str = "The White House says at least 3,000 North Korean soldiers moved to Russia.",
+           rivals: bool = False) -> str:
+    """A seed answer. With ``rivals`` the seed's other troop figures are added as claims where the given ones do
+    not carry them, so a test of another check sees no coverage finding (the seed's figures compete)."""
+    given = list(claims)
+    if rivals and given:
+        given += [c for c in (zelensky_claim(), nis_claim())
+                  if not any(c["quotes"][0] in g["quotes"] for g in given)]
+    return json.dumps({"headline": headline, "summary": summary, "claims": given})
+
+
+def seed_answer(*claims: dict[str, Any], **fields: Any) -> str:
+    """A seed answer whose claims carry every competing troop figure (see :func:`answer`)."""
+    return answer(*claims, rivals=True, **fields)
 
 
 def kirby_claim(quote: str = KIRBY) -> dict[str, Any]:
@@ -35,6 +48,17 @@ def kirby_claim(quote: str = KIRBY) -> dict[str, Any]:
 def nis_claim(quote: str = NIS) -> dict[str, Any]:
     return claim("North Korea shipped 1,500 soldiers to Russia for training.", [quote],
                  speaker="South Korea's National Intelligence Service")
+
+
+def zelensky_claim(quote: str = ZELENSKY) -> dict[str, Any]:
+    return claim("Zelensky told a NATO summit that 10,000 North Korean soldiers were being prepared.", [quote],
+                 speaker="Ukrainian President Volodymyr Zelensky")
+
+
+def rivals() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The seed's two other troop figures with their sources: with them, a seed answer carries every competing
+    figure (3,000 / 10,000 / 1,500), so a test of another check sees no coverage finding."""
+    return zelensky_claim(), nis_claim()
 
 
 def assert_grounded(summary: Any, article: str) -> None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import KIRBY, answer, assert_grounded, claim
+from helpers import KIRBY, assert_grounded, claim, seed_answer
 
 from summarizer import ScriptedModel, Summarizer
 from summarizer.attribution import Attributions, agrees
@@ -158,7 +158,7 @@ def test_agreement_of_a_speaker_with_the_source(seed: str) -> None:
 def test_a_wrong_speaker_is_re_asked_then_flagged_on_its_claim(seed: str) -> None:
     wrong = claim("North Korea moved at least 3,000 soldiers into eastern Russia, the US assesses.", [KIRBY],
                   speaker="Lloyd Austin", kind="assessment", certainty="assessed")
-    model = ScriptedModel.replies([answer(wrong)] * 3)
+    model = ScriptedModel.replies([seed_answer(wrong)] * 3)
     with Summarizer(model, cache=False) as session:
         s = session.summarize(seed)
     reask = model.requests[1].messages[-1]["content"]
@@ -172,7 +172,7 @@ def test_a_wrong_speaker_is_re_asked_then_flagged_on_its_claim(seed: str) -> Non
 def test_a_right_speaker_needs_no_re_ask_and_the_attribution_is_verifiable(seed: str) -> None:
     right = claim("North Korea moved at least 3,000 soldiers into eastern Russia, the US assesses.", [KIRBY],
                   speaker="John Kirby, National Security Council spokesman", kind="assessment", certainty="assessed")
-    with Summarizer(ScriptedModel.replies([answer(right)]), cache=False) as session:
+    with Summarizer(ScriptedModel.replies([seed_answer(right)]), cache=False) as session:
         s = session.summarize(seed)
     assert s.provenance.attempts == 1 and s.flags == []
     a = s.claims[0].attribution

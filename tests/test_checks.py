@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from helpers import KIRBY, answer, claim, kirby_claim
+from helpers import KIRBY, answer, claim, kirby_claim, seed_answer
 
 from summarizer import ScriptedModel, Summarizer
-from summarizer.checks import ArticleChecks
+from summarizer.checks import ArticleChecks, ClaimView
 from summarizer.hedges import cues, dropped_qualifiers, keeps_hedge
 from summarizer.prompts import Prompt
 
@@ -42,7 +42,7 @@ def test_a_qualifier_dropped_from_a_figure() -> None:
 def test_an_assessment_labelled_asserted_with_its_hedge_dropped_is_re_asked_then_flagged(seed: str) -> None:
     flat = claim("North Korea moved 3,000 soldiers into eastern Russia.", [KIRBY],
                  speaker="John Kirby, National Security Council spokesman", kind="fact", certainty="asserted")
-    model = ScriptedModel.replies([answer(flat)] * 3)
+    model = ScriptedModel.replies([seed_answer(flat)] * 3)
     with Summarizer(model, cache=False) as session:
         s = session.summarize(seed)
     reask = model.requests[1].messages[-1]["content"]
@@ -58,13 +58,13 @@ def test_an_assessment_labelled_asserted_with_its_hedge_dropped_is_re_asked_then
 def test_a_fact_that_is_assessed_is_a_contradiction(seed: str) -> None:
     odd = kirby_claim()
     odd["kind"] = "fact"
-    with Summarizer(ScriptedModel.replies([answer(odd)] * 3), cache=False) as session:
+    with Summarizer(ScriptedModel.replies([seed_answer(odd)] * 3), cache=False) as session:
         s = session.summarize(seed)
     assert [(f.kind, f.field, f.text) for f in s.flags] == [("hedge", "claims[0].kind", "fact · assessed")]
 
 
 def test_the_kirby_claim_of_the_helpers_passes_every_check(seed: str) -> None:
-    with Summarizer(ScriptedModel.replies([answer(kirby_claim())]), cache=False) as session:
+    with Summarizer(ScriptedModel.replies([seed_answer(kirby_claim())]), cache=False) as session:
         s = session.summarize(seed)
     assert s.flags == [] and s.provenance.attempts == 1
 
@@ -90,7 +90,7 @@ def test_quotations_in_the_summary_name_their_speaker(seed: str, summary: str, f
 
 
 def test_an_unattributed_quote_in_the_summary_is_re_asked_then_flagged(seed: str) -> None:
-    reply = answer(kirby_claim(), summary=f"At least 3,000 North Korean soldiers moved to Russia. {FAIR_GAME}")
+    reply = seed_answer(kirby_claim(), summary=f"At least 3,000 North Korean soldiers moved to Russia. {FAIR_GAME}")
     model = ScriptedModel.replies([reply] * 3)
     with Summarizer(model, cache=False) as session:
         s = session.summarize(seed)
@@ -106,3 +106,46 @@ def test_daily_mail_single_quotation_marks_are_quotations() -> None:
     found = [f for f in checks(article).review("Villa face QPR", summary, []) if f.kind == "quote"]
     assert [f.text for f in found] == ["This is without doubt the biggest game of the season for Villa."]
     assert "Tim Sherwood's words" in found[0].reason
+
+
+def test_the_seeds_competing_troop_figures_are_read_with_their_sources(seed: str) -> None:
+    [group] = checks(seed).competing
+    assert [(v[0].text, v[0].kind, v[0].source.name) for v in group] == [
+        ("3,000", "troops", "the White House"), ("10,000", "troops", "Ukrainian President Volodymyr Zelensky"),
+        ("1,500", "troops", "the National Intelligence Service")]
+    assert [f.source.name for f in group[0]] == ["the White House", "National Security Council spokesman John Kirby"]
+
+
+def test_a_competing_figure_left_out_is_re_asked_once_then_flagged_as_coverage(seed: str) -> None:
+    model = ScriptedModel.replies([answer(kirby_claim())] * 3)  # no claim for Zelensky's 10,000 or the NIS's 1,500
+    with Summarizer(model, cache=False) as session:
+        s = session.summarize(seed)
+    reask = model.requests[1].messages[-1]["content"]
+    assert "no claim carries 10,000 from Ukrainian President Volodymyr Zelensky" in reask and "1,500" in reask
+    assert s.provenance.attempts == 2
+    assert [(f.kind, f.field, f.text) for f in s.flags] == [("coverage", "claims", "10,000"),
+                                                            ("coverage", "claims", "1,500")]
+
+
+def test_a_figure_given_to_the_wrong_source_does_not_cover_it(seed: str) -> None:
+    # 1,500 in the statement, but neither the NIS's passage as evidence nor the NIS as speaker
+    wrong = claim("Kirby said 1,500 soldiers were shipped.", [KIRBY], speaker="John Kirby")
+    found = checks(seed).review("h", "s", [ClaimView(wrong["statement"], wrong["speaker"],
+                                                     ((seed.index(KIRBY), seed.index(KIRBY) + len(KIRBY)),))])
+    assert "1,500" in [f.text for f in found if f.kind == "coverage"]
+
+
+@pytest.mark.parametrize("article", [
+    # one source's own counts of two things; the article's own figures; years, sums and measures
+    "Police said 12 people were hurt and 3 people were arrested after the match.",
+    "The storm killed 40 people in 2019. In 2021 a flood killed 12 people.",
+    "The council said the bridge cost $40 million. The minister said it would take 3 years and 200 miles of cable.",
+])
+def test_no_competing_figures_where_no_two_sources_count_one_thing(article: str) -> None:
+    assert checks(article).competing == []
+
+
+def test_two_sources_counting_one_thing_compete() -> None:
+    article = ("Police said 2,000 people joined the march on Saturday. Organisers said 15,000 people took part.")
+    [group] = checks(article).competing
+    assert [(v[0].text, v[0].source.name) for v in group] == [("2,000", "Police"), ("15,000", "Organisers")]

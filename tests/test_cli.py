@@ -40,13 +40,13 @@ def test_schema_command_prints_the_same_schema() -> None:
 def test_stdin_and_markdown(seed: str) -> None:
     proc = run("summarize", "-", "--format", "markdown", stdin=seed.encode())
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("# ") and "## Claims (3)" in proc.stdout and "fake/lead" in proc.stdout
+    assert proc.stdout.startswith("# ") and "## Claims (5)" in proc.stdout and "fake/lead" in proc.stdout
 
 
 def test_text_output_shows_claims_and_provenance(seed_path: Path) -> None:
     proc = run("summarize", str(seed_path), "--no-cache")
     assert proc.returncode == 0, proc.stderr
-    assert "Claims (3 grounded, 0 rejected)" in proc.stdout and "fake/lead" in proc.stdout
+    assert "Claims (5 grounded, 0 rejected)" in proc.stdout and "fake/lead" in proc.stdout
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Any
 import httpx2
 import openai
 import pytest
-from helpers import answer, assert_grounded, kirby_claim
+from helpers import assert_grounded, kirby_claim, seed_answer
 
 from summarizer import ConfigurationError, Limits, ModelError, TransientModelError, get_model, summarize
 from summarizer.models.openai_compat import OpenAIModel
@@ -56,7 +56,7 @@ NO_WAIT = {"initial_backoff_s": 0.0, "max_backoff_s": 0.0}
 
 
 def test_json_schema_strict_is_used_where_supported(seed: str) -> None:
-    endpoint = Endpoint(lambda body: completion(answer(kirby_claim())))
+    endpoint = Endpoint(lambda body: completion(seed_answer(kirby_claim())))
     s = summarize(seed, model=endpoint.model(), cache=False)
     [body] = endpoint.bodies
     fmt = body["response_format"]
@@ -77,7 +77,7 @@ def test_llamacpp_style_rejection_falls_back_and_is_remembered(seed: str) -> Non
             return httpx2.Response(500, json={"error": {"message": "[{'type': 'literal_error', 'loc': ('body', "
                                                "'response_format', 'type'), 'msg': \"Input should be 'text' or "
                                                "'json_object'\"}]", "type": "internal_server_error"}})
-        return completion(answer(kirby_claim()))
+        return completion(seed_answer(kirby_claim()))
 
     endpoint = Endpoint(handler, base_url="http://llamacpp.test/v1")
     s = summarize(seed, model=endpoint.model(), cache=False)
@@ -91,7 +91,7 @@ def test_an_endpoint_without_response_formats_gets_prompt_only_json(seed: str) -
     def handler(body: dict[str, Any]) -> httpx2.Response:
         if "response_format" in body:
             return httpx2.Response(400, json={"error": {"message": "response_format is not supported"}})
-        return completion("Sure! Here it is:\n" + answer(kirby_claim()))
+        return completion("Sure! Here it is:\n" + seed_answer(kirby_claim()))
 
     endpoint = Endpoint(handler, base_url="http://plain.test/v1")
     s = summarize(seed, model=endpoint.model(), cache=False)
@@ -103,7 +103,7 @@ def test_an_endpoint_without_response_formats_gets_prompt_only_json(seed: str) -
 def test_429_with_retry_after_is_retried_once_per_failure_not_multiplied(seed: str) -> None:
     replies = [httpx2.Response(429, headers={"retry-after": "0"}, json={"error": {"message": "slow down"}}),
                httpx2.Response(503, headers={"retry-after-ms": "1"}, json={"error": {"message": "busy"}}),
-               completion(answer(kirby_claim()))]
+               completion(seed_answer(kirby_claim()))]
     endpoint = Endpoint(lambda body: replies.pop(0), base_url="http://flaky.test/v1")
     s = summarize(seed, model=endpoint.model(), cache=False)
     assert len(endpoint.bodies) == 3 and s.provenance.attempts == 1

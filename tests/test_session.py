@@ -11,7 +11,7 @@ from typing import Any
 
 import pydantic
 import pytest
-from helpers import answer, assert_grounded, kirby_claim, server_stats, start_latency_server, stop_process
+from helpers import assert_grounded, kirby_claim, seed_answer, server_stats, start_latency_server, stop_process
 
 from summarizer import (
     ArticleError,
@@ -66,7 +66,7 @@ def test_every_option_is_in_the_cache_key_and_no_limit_is(seed: str) -> None:
 
 def test_max_attempts_changes_the_answer_so_it_is_not_served_from_another_settings_cache(seed: str) -> None:
     bad = "not json"
-    model = ScriptedModel.replies([bad, answer(kirby_claim()), answer(kirby_claim())])
+    model = ScriptedModel.replies([bad, seed_answer(kirby_claim()), seed_answer(kirby_claim())])
     store = SummaryCache()
     with Summarizer(model, cache=store) as session:
         first = session.summarize(seed, options=SummarizeOptions(max_attempts=2))
@@ -75,7 +75,7 @@ def test_max_attempts_changes_the_answer_so_it_is_not_served_from_another_settin
 
 
 def test_limits_do_not_change_the_key_so_a_rerun_with_other_limits_is_a_cache_hit(seed: str) -> None:
-    model = ScriptedModel.replies([answer(kirby_claim())])
+    model = ScriptedModel.replies([seed_answer(kirby_claim())])
     store = SummaryCache()
     with Summarizer(model, cache=store, limits=Limits(timeout_s=5)) as session:
         session.summarize(seed)
@@ -320,7 +320,7 @@ def test_a_user_model_with_only_complete_works_through_the_session(seed: str) ->
             return len(text) // 4
 
         def complete(self, request: ChatRequest) -> ChatResponse:
-            return ChatResponse(answer(kirby_claim()), 10, 10, finish_reason="stop")
+            return ChatResponse(seed_answer(kirby_claim()), 10, 10, finish_reason="stop")
 
     with Summarizer(Mine(), cache=False) as session:
         s = session.summarize(seed)

@@ -126,6 +126,12 @@ def extractive_answer(request: ChatRequest) -> str:
     # whole sentences where they fit (a sentence cut short can lose its speaker or its hedge)
     fitting = [c for c in choices[:8] if len(c) <= (limit("statement") or len(c))]
     lead = (fitting or choices)[:3]
+    # and each competing figure's sentence (as the library reads them), so every figure has its own claim
+    rivals = [text[v[0].sentence[0]:v[0].sentence[1]] for g in _checks(text).competing for v in g
+              if not any(text[f.sentence[0]:f.sentence[1]] in lead for f in v)]
+    lead += [r for r in dict.fromkeys(rivals) if r not in lead and r in choices][:_max_items(request.schema) - 3]
+    if len(request.messages) > 2:  # passages a re-ask asked claims for (a figure the claims left out)
+        lead += [p for p in _ADD.findall(request.messages[-1]["content"]) if p not in lead and p in text]
     # the summary leaves out sentences of quotation whose speaker is named elsewhere (it would need naming)
     told_by_name: list[str] = []
     room = limit("summary") or 10**9
@@ -149,6 +155,7 @@ def extractive_answer(request: ChatRequest) -> str:
     return json.dumps(answer)
 
 
+_ADD = re.compile("add a claim for the passage \u201c(.+?)\u201d with its speaker")
 _TOLD = re.compile(r"claim (\d+): the article gives this passage to '([^']+)'")
 
 
@@ -215,6 +222,15 @@ def _max_length(schema: Any, name: str) -> int | None:
             if (found := _max_length(value, name)) is not None:
                 return found
     return None
+
+
+def _max_items(schema: Any) -> int:
+    """The claims' ``maxItems`` the request's schema gives (a strict schema drops it: the library's own, then)."""
+    for source in (schema, _draft_schema()):
+        found = source.get("properties", {}).get("claims", {}).get("maxItems")
+        if isinstance(found, int):
+            return found
+    return 6
 
 
 def _fit(text: str, limit: int | None) -> str:
