@@ -44,12 +44,13 @@ class GoldCheck(BaseModel):
     - ``number``: ``text`` (e.g. "3,000") attributed to one of ``sources``; ``qualifier`` (e.g. "at least") kept.
     - ``quote``: the phrase ``text`` (e.g. "fair game") attributed to one of ``sources``.
     - ``hedge``: every statement matching one of ``topic`` keeps a hedge (or a non-asserted certainty).
+    - ``own``: the phrase ``text`` is the article's own voice: a claim that carries it names no speaker.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    type: Literal["number", "quote", "hedge"]
+    type: Literal["number", "quote", "hedge", "own"]
     text: str | None = None
     sources: list[str] = Field(default_factory=list, description="Names that identify the right source.")
     qualifier: str | None = None
@@ -60,6 +61,8 @@ class GoldCheck(BaseModel):
     def _complete(self) -> GoldCheck:
         if self.type in ("number", "quote") and not (self.text and self.sources):
             raise ValueError(f"check {self.id!r}: a {self.type} check needs `text` and `sources`")
+        if self.type == "own" and (not self.text or self.sources):
+            raise ValueError(f"check {self.id!r}: an own check needs `text` and no `sources`")
         if self.type == "hedge" and not self.topic:
             raise ValueError(f"check {self.id!r}: a hedge check needs `topic`")
         return self

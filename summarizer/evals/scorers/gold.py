@@ -100,7 +100,7 @@ def _occurrences(check: GoldCheck, mention: _Mention) -> list[int]:
     if check.type == "number":
         target = parse_number(check.text or "")
         return [n.start for n in extract_numbers(mention.text) if target is not None and same(n.value, target)]
-    if check.type == "quote":
+    if check.type in ("quote", "own"):
         phrase = _alias_pattern(check.text or "")
         hits = [m.start() for m in phrase.finditer(mention.text)]
         if not hits and mention.speaker and phrase.search(mention.evidence):
@@ -121,6 +121,8 @@ def evaluate(check: GoldCheck, mentions: list[_Mention], sources: dict[str, list
         for pos in _occurrences(check, mention):
             if check.type == "hedge":
                 verdict = "right" if _hedged(mention) else "flat"
+            elif check.type == "own":  # the article's own words: no one said them
+                verdict = f"wrong:{mention.speaker}" if mention.speaker else "right"
             else:
                 verdict = _attribution(check, mention, pos, sources)
                 if verdict == "right" and check.qualifier:
