@@ -107,17 +107,19 @@ def run_raw(level: int, texts: list[str]) -> tuple[float, float]:
     client at the same concurrency: what a hand-written script would pay, with no validation or grounding."""
     import openai
 
+    from summarizer.options import DEFAULT_MAX_CLAIMS
     from summarizer.pipeline import _draft_schema, _messages
     from summarizer.prompts import Prompt
     from summarizer.schema import DraftSummary
     from summarizer.schema_tools import strict_schema
 
-    schema = {"type": "json_schema", "json_schema": {"name": "DraftSummary", "schema": strict_schema(_draft_schema(6)),
-                                                     "strict": True}}
+    draft = strict_schema(_draft_schema(DEFAULT_MAX_CLAIMS))
+    schema = {"type": "json_schema", "json_schema": {"name": "DraftSummary", "schema": draft, "strict": True}}
     prompt = Prompt.load("summarize")
 
     def body(text: str) -> dict[str, Any]:
-        messages = _messages(prompt, DraftSummary, article=text, part=0, parts=1, max_claims=6)
+        messages = _messages(prompt, DraftSummary, article=text, part=0, parts=1,
+                             max_claims=DEFAULT_MAX_CLAIMS)
         return {"model": "latency", "messages": messages, "temperature": 0.0, "max_tokens": 1536, "seed": 0,
                 "response_format": schema}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import cached_property, lru_cache
 
 from .schema import Evidence
@@ -182,6 +183,29 @@ def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
             lead = len(seg) - len(seg.lstrip())
             out.append((s + lead, s + lead + len(stripped)))
     return tuple(out)
+
+
+def copies(statement: str, evidence: str) -> bool:
+    """Whether ``statement`` merely repeats a sentence of its ``evidence``: at least :data:`COPY_SHARE` of that
+    sentence's words appear in the statement in order, and they are at least that share of the statement. An
+    atomic claim that takes a few words of a long passage ("North Korea moved at least 3,000 soldiers into eastern
+    Russia", of Kirby's 25-word quotation) is not a copy; the whole lede with its attribution folded in is."""
+    said = _COPY_WORD.findall(statement.lower())
+    if len(said) < 4:
+        return False
+    for s, e in sentence_spans(evidence):
+        passage = _COPY_WORD.findall(evidence[s:e].lower())
+        if not passage:
+            continue
+        matched = sum(b.size for b in SequenceMatcher(None, said, passage, autojunk=False).get_matching_blocks())
+        if matched >= COPY_SHARE * len(passage) and matched >= COPY_SHARE * len(said):
+            return True
+    return False
+
+
+#: How much of an evidence sentence a statement must repeat, in order, to be a copy of it.
+COPY_SHARE = 0.8
+_COPY_WORD = re.compile(r"\w+")
 
 
 def sentences(text: str) -> list[str]:

@@ -22,7 +22,7 @@ from .cache import cache_key
 from .checks import ArticleChecks, ClaimView, Finding
 from .conversation import Check, Conversation, Steps, Usage, converse, validate_as
 from .errors import OutputError
-from .grounding import Grounder, sentence_spans
+from .grounding import Grounder, copies, sentence_spans
 from .injection import neutralize
 from .models.base import ChatRequest, Model
 from .options import SummarizeOptions
@@ -335,7 +335,8 @@ def _ground(draft: DraftSummary, grounder: Grounder, offset: int,
         attribution = Attribution(text=source.text, start=source.start, end=source.end, name=source.name,
                                   cue=source.cue) if source is not None else None
         claims.append(Claim(statement=claim.statement, speaker=claim.speaker, kind=claim.kind,
-                            certainty=claim.certainty, evidence=evidence, attribution=attribution))
+                            certainty=claim.certainty, evidence=evidence, attribution=attribution,
+                            copies_evidence=copies(claim.statement, " ".join(e.text for e in evidence))))
     return claims, rejected
 
 

@@ -15,6 +15,10 @@ def _source(claim: Claim) -> str:
     return f"article: {a.name} ({a.cue})" if a is not None else "article: its own voice"
 
 
+def _copy(claim: Claim) -> str:
+    return " · copies its evidence" if claim.copies_evidence else ""
+
+
 def _claim_flags(summary: Summary, index: int) -> list[Flag]:
     return [f for f in summary.flags if f.claim == index]
 
@@ -32,7 +36,8 @@ def to_markdown(summary: Summary) -> str:
     lines = [f"# {summary.headline}", "", summary.summary, "", f"## Claims ({len(summary.claims)})", ""]
     for i, claim in enumerate(summary.claims, 1):
         lines.append(f"{i}. {claim.statement}  ")
-        lines.append(f"   *{_who(claim)}* · {claim.kind.value} · {claim.certainty.value} · {_source(claim)}")
+        lines.append(f"   *{_who(claim)}* · {claim.kind.value} · {claim.certainty.value} · {_source(claim)}"
+                     f"{_copy(claim)}")
         for ev in claim.evidence:
             lines.append(f"   > {ev.text} `[{ev.start}:{ev.end}]`")
         for f in _claim_flags(summary, i - 1):
@@ -62,7 +67,7 @@ def to_rich(summary: Summary) -> list[object]:
     for i, claim in enumerate(summary.claims, 1):
         out.append(Text.from_markup(
             f"{i:>2}. {escape(claim.statement)}\n    [cyan]{escape(_who(claim))}[/] · {claim.kind.value} · "
-            f"[yellow]{claim.certainty.value}[/] · [dim]{escape(_source(claim))}[/]"
+            f"[yellow]{claim.certainty.value}[/] · [dim]{escape(_source(claim))}{_copy(claim)}[/]"
         ))
         for ev in claim.evidence:
             out.append(Text.from_markup(f"    [dim]“{escape(ev.text)}” [{ev.start}:{ev.end}][/]"))

@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: every cache key. 2: ``Summary.flags`` (numbers the article does not give are re-asked, then flagged). 3: answers
 #: that follow text planted in the article (prompt injection) are re-asked, then refused or flagged. 4: typed flags
 #: tied to their claim; ``Claim.attribution`` read by the library, and the model's speakers checked against it.
-#: 5: the library's sentences split copy that lost the space after its stops ("2000.A search").
+#: 5: the library's sentences split copy that lost the space after its stops ("2000.A search"); competing figures
+#: are asked for (coverage flags); ``Claim.copies_evidence``.
 SCHEMA_VERSION = "5"
 
 MAX_CLAIMS = 12
@@ -88,7 +89,8 @@ class DraftClaim(BaseModel):
     statement: str = Field(
         min_length=1,
         max_length=300,
-        description="The claim in one plain sentence, keeping any hedge ('may', 'at least', 'we assess').",
+        description="One checkable claim in your own words, not a copy of the quote: who did or said what, how many, "
+        "how sure; keep any hedge ('may', 'at least', 'we assess').",
     )
     kind: ClaimKind = Field(description=_KIND_HELP)
     certainty: Certainty = Field(description=_CERTAINTY_HELP)
@@ -170,6 +172,9 @@ class Claim(BaseModel):
     evidence: list[Evidence] = Field(min_length=1)
     attribution: Attribution | None = Field(default=None, description="The source the article gives for the "
                                             "evidence, read by the library; null: the article states it itself.")
+    copies_evidence: bool = Field(default=False, description="The statement merely repeats a sentence of its "
+                                  "evidence (80 % of its words, in order) instead of stating one claim in the "
+                                  "summary's own words; read by the library.")
 
 
 class RejectedClaim(BaseModel):

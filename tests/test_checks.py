@@ -149,3 +149,35 @@ def test_two_sources_counting_one_thing_compete() -> None:
     article = ("Police said 2,000 people joined the march on Saturday. Organisers said 15,000 people took part.")
     [group] = checks(article).competing
     assert [(v[0].text, v[0].source.name) for v in group] == [("2,000", "Police"), ("15,000", "Organisers")]
+
+
+LEDE = ("At least 3,000 North Korean soldiers arrived in eastern Russia this month, the White House said Wednesday, "
+        "and while it remains unclear what exactly they will do, it is a “highly concerning probability” that they "
+        "will join the fight against Ukraine.")
+
+
+@pytest.mark.parametrize(("statement", "copied"), [
+    (LEDE, True),  # the whole lede, its attribution and hedge folded in
+    (LEDE.replace("Wednesday, and while", "on Wednesday; while"), True),  # a word or two changed is still a copy
+    ("The White House says at least 3,000 North Korean soldiers arrived in eastern Russia this month.", False),
+    ("North Korea moved at least 3,000 soldiers into eastern Russia, the US assesses.", False),
+    ("Troops arrived.", False),
+])
+def test_a_statement_that_repeats_its_evidence_sentence_is_a_copy(statement: str, copied: bool) -> None:
+    from summarizer.grounding import copies
+
+    assert copies(statement, LEDE + " Another sentence follows it here.") is copied
+
+
+def test_claims_say_whether_they_copy_their_evidence_and_the_harness_counts_them(seed: str) -> None:
+    from summarizer.evals import Case
+    from summarizer.evals.scorers.base import REGISTRY, Context
+
+    own = claim("The White House says at least 3,000 North Korean soldiers arrived in eastern Russia.", [LEDE],
+                speaker="the White House", kind="assessment", certainty="hedged")
+    copied = claim(LEDE, [LEDE], speaker="the White House", kind="assessment", certainty="hedged")
+    with Summarizer(ScriptedModel.replies([seed_answer(own, copied)]), cache=False) as session:
+        s = session.summarize(seed)
+    assert [c.copies_evidence for c in s.claims][:2] == [False, True]
+    score = REGISTRY["copies"].fn(Context(case=Case(id="seed", article=seed), system="x", baseline=False, summary=s))
+    assert score.value == pytest.approx(1 / len(s.claims)) and score.details["copied"] == [2]

@@ -27,7 +27,7 @@ SUITE = HERE.parent / "attribution.yaml"
 
 TYPES = ("quote", "own", "hedge")
 MODELS = ["local/qwen2.5-coder-1.5b", "local/smollm2-135m", "lead-3"]
-SCORERS = ["grounding", "attribution", "gold", "numbers", "attempts", "valid"]
+SCORERS = ["grounding", "attribution", "copies", "gold", "numbers", "attempts", "valid"]
 DESCRIPTION = (
     "CNN/DailyMail articles from FRANK, chosen for their quotations and 'X said' attributions (several speakers each; "
     "Daily Mail copy in single quotation marks, pronoun attributions such as 'he said', organisations as sources). "

@@ -25,12 +25,12 @@ import yaml  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigurationError
-from ..options import DEFAULT_MAX_ATTEMPTS
+from ..options import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CLAIMS
 
 __all__ = ["Case", "GoldCheck", "Price", "ScorerSpec", "Suite", "SuiteError", "dataset_sha256", "load_cases",
            "load_suite"]
 
-DEFAULT_SCORERS = ("grounding", "faithfulness", "attribution", "numbers", "coverage", "rouge", "gold",
+DEFAULT_SCORERS = ("grounding", "faithfulness", "attribution", "copies", "numbers", "coverage", "rouge", "gold",
                    "compression", "length", "latency", "tokens", "cost", "attempts", "valid")
 
 
@@ -106,7 +106,7 @@ class Suite(BaseModel):
     thresholds: dict[str, float] = Field(default_factory=dict)
     limit: int | None = Field(default=None, ge=1)
     concurrency: int = Field(default=2, ge=1, le=64)
-    max_claims: int = Field(default=6, ge=1, le=12)
+    max_claims: int = Field(default=DEFAULT_MAX_CLAIMS, ge=1, le=12)
     max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=10)
     bootstrap: int = Field(default=2000, ge=100)
     prices: dict[str, Price] = Field(default_factory=dict)

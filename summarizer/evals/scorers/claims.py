@@ -1,9 +1,10 @@
-"""``grounding`` and ``attribution``: checks on a summary's claims and their evidence."""
+"""``grounding``, ``attribution`` and ``copies``: checks on a summary's claims and their evidence."""
 
 from __future__ import annotations
 
 import re
 
+from ...grounding import copies as copies_evidence
 from .base import Context, Score, no_claims, register
 
 _GENERIC = {"The", "US", "U.S.", "UK", "UN", "A", "An", "Mr", "Mrs", "Ms", "Dr", "President", "Secretary",
@@ -29,6 +30,22 @@ def grounding(ctx: Context) -> Score:
         text += f"; evidence of claim(s) {', '.join(map(str, bad))} is not at its offsets"
     return Score(value=grounded / total, explanation=text + ".",
                  details={"grounded": grounded, "rejected": len(ctx.summary.rejected_claims), "misplaced": bad})
+
+
+@register("copies", "Share of claims whose statement merely repeats a sentence of its evidence "
+          "(Claim.copies_evidence: 80 % of the sentence's words, in order) instead of one claim in the summary's "
+          "own words. Lower is better.", better="lower")
+def copies(ctx: Context) -> Score:
+    assert ctx.summary is not None
+    if (skip := no_claims(ctx, "statement")) is not None:
+        return skip
+    claims = ctx.summary.claims
+    copied = [i for i, c in enumerate(claims, 1)
+              if copies_evidence(c.statement, " ".join(e.text for e in c.evidence))]
+    text = f"{len(copied)} of {len(claims)} statements repeat their evidence"
+    if copied:
+        text += f" (claim(s) {', '.join(map(str, copied))})"
+    return Score(value=len(copied) / len(claims), explanation=text + ".", details={"copied": copied})
 
 
 def _name_keys(speaker: str) -> tuple[list[str], list[str]]:
