@@ -232,6 +232,17 @@ class Attributions:
             seen.setdefault(src.name.lower(), src)
         return list(seen.values())
 
+    def speaker_names(self, limit: int = 64) -> tuple[str, ...]:
+        """The names a claim's speaker may take when decoding can enforce it: every source the reader finds, then
+        the article's other names of two words or more (fullest mentions; the reader may miss a speaker, so the
+        names it was not sure of stay choosable), at most ``limit``."""
+        names = dict.fromkeys(s.name for s in self.sources())
+        for _s, _e, mention in self._mention_spans:
+            words = mention.split()
+            if len(words) >= 2 and words[0].lower() not in _NOT_A_NAME_START:
+                names.setdefault(self.resolve(mention))
+        return tuple(n for n in names if n.lower() not in _PRONOUNS)[:limit]
+
     def resolve(self, name: str) -> str:
         """The fullest mention in the article of the person or body ``name`` refers to (``name`` if none)."""
         if (known := self._resolved_names.get(name)) is None:
@@ -421,6 +432,9 @@ class Attributions:
 
 
 _WEEKDAYS = _set("monday tuesday wednesday thursday friday saturday sunday")
+#: First words of a capitalised run that make it a sentence's start, not a name ("In Rome", "After completing").
+_NOT_A_NAME_START = _set("""a an the in at after if asked earlier meanwhile this that these those what when while it
+its they we i of on for by to from but and as so then there here last next some many most all one two""")
 #: Words before a speech verb that say no one was quoted there.
 _NOT_SAID = _set("not n't never would could might should didn't don't doesn't wouldn't couldn't")
 _CLAUSE_BREAK = re.compile(r"[,;:\u201c\u201d\u2018\"]|\u2019(?!\w)")

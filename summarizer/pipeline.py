@@ -12,6 +12,7 @@ import copy
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TypeVar
@@ -237,7 +238,8 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
         return problems + [f.problem for f in findings if f.costly], [f.problem for f in findings if not f.costly]
 
     choices = tuple(part.text[s:e] for s, e in sentence_spans(part.text))
-    draft = yield from _ask(job, prompt, messages, DraftSummary, _draft_schema(max_claims), check, choices)
+    draft = yield from _ask(job, prompt, messages, DraftSummary, _draft_schema(max_claims), check, choices,
+                            source_choices=job.checks.attributions.speaker_names)
     draft = draft.model_copy(update={"claims": draft.claims[:max_claims]})
     _refuse_injection(job, _review(job, draft, grounder, part.span))  # its review was kept from check
     claims, rejected = _ground(draft, grounder, part.span[0], job.checks)
@@ -279,7 +281,8 @@ def _draft_schema(max_claims: int) -> dict[str, Any]:
 
 
 def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: type[M], schema: dict[str, Any],
-         check: Check[M], verbatim_choices: tuple[str, ...] | None = None) -> Steps[M]:
+         check: Check[M], verbatim_choices: tuple[str, ...] | None = None,
+         source_choices: Callable[[], tuple[str, ...]] | None = None) -> Steps[M]:
     """One conversation (:func:`~summarizer.conversation.converse`) with the options' sampling and re-ask budget."""
     request = ChatRequest(
         messages=tuple(messages),
@@ -289,6 +292,7 @@ def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: t
         max_tokens=job.options.max_tokens,
         seed=job.options.seed,
         verbatim_choices=verbatim_choices,
+        source_choices=source_choices,
     )
     conversation = Conversation(
         request=request,

@@ -85,6 +85,7 @@ class DraftClaim(BaseModel):
             "Who makes the claim, named as the article names them with their role "
             "(e.g. 'John Kirby, National Security Council spokesman'); null when the article states it itself."
         ),
+        json_schema_extra={"x-source": True},
     )
     statement: str = Field(
         min_length=1,

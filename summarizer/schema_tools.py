@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .models.base import VERBATIM_KEY
+from .models.base import SOURCE_KEY, VERBATIM_KEY
 
 _STRICT_UNSUPPORTED = ("default", "title", "maxLength", "minLength")
 
@@ -60,28 +60,33 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
             return [walk(v) for v in node]
         return node
 
-    cleaned = without_keys(inline_refs(schema), (*_STRICT_UNSUPPORTED, VERBATIM_KEY))
+    cleaned = without_keys(inline_refs(schema), (*_STRICT_UNSUPPORTED, VERBATIM_KEY, SOURCE_KEY))
     result: dict[str, Any] = walk(cleaned)
     return result
 
 
 def plain_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """Refs inlined, titles and the verbatim marker dropped: what a prompt or a ``json_object`` request shows."""
-    result: dict[str, Any] = without_keys(inline_refs(schema), ("title", VERBATIM_KEY))
+    result: dict[str, Any] = without_keys(inline_refs(schema), ("title", VERBATIM_KEY, SOURCE_KEY))
     return result
 
 
-def restrict_verbatim(schema: dict[str, Any], choices: tuple[str, ...]) -> dict[str, Any]:
-    """Turn every string marked ``x-verbatim`` into an ``enum`` of ``choices`` (for grammar-constrained decoding)."""
+def restrict_verbatim(schema: dict[str, Any], choices: tuple[str, ...],
+                      sources: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Turn every string marked ``x-verbatim`` into an ``enum`` of ``choices``, and every one marked ``x-source``
+    into an ``enum`` of ``sources`` or null (for grammar-constrained decoding). Empty choices leave a string free."""
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            if node.get(VERBATIM_KEY):
+            if node.get(VERBATIM_KEY) and choices:
                 return {"type": "string", "enum": list(choices)}
+            if node.get(SOURCE_KEY) and sources:
+                rest = {k: v for k, v in node.items() if k not in (SOURCE_KEY, "anyOf", "type")}
+                return {**rest, "anyOf": [{"type": "string", "enum": list(sources)}, {"type": "null"}]}
             return {k: walk(v) for k, v in node.items()}
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node
 
     result: dict[str, Any] = walk(inline_refs(schema))
-    return without_keys(result, ("title",))  # type: ignore[no-any-return]
+    return without_keys(result, ("title", VERBATIM_KEY, SOURCE_KEY))  # type: ignore[no-any-return]

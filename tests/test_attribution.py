@@ -195,3 +195,19 @@ def test_the_reader_against_the_hand_checked_attribution_suite() -> None:
     result = measure()
     assert result["articles"] >= 20 and result["quote_rules"] >= 150
     assert result["precision"] >= 0.70 and result["recall"] >= 0.57 and result["own_accuracy"] >= 0.95
+
+
+def test_the_speaker_choices_offered_to_a_grammar_are_the_articles_names(seed: str) -> None:
+    from helpers import kirby_claim
+
+    model = ScriptedModel.replies([seed_answer(kirby_claim())])
+    with Summarizer(model, cache=False) as session:
+        session.summarize(seed)
+    choices = model.requests[0].source_choices
+    assert choices is not None
+    names = choices()
+    # the reader's sources first, then other names of the article; never a pronoun, never "The article"
+    assert names[:3] == ("the White House", "National Security Council spokesman John Kirby",
+                         "Secretary of Defense Lloyd Austin")
+    assert "Ukrainian President Volodymyr Zelensky" in names and "the National Intelligence Service" in names
+    assert not {"he", "they", "The article"} & set(names)

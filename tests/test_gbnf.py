@@ -50,6 +50,22 @@ def test_draft_schema_keeps_length_bounds_field_order_and_the_quote_enum() -> No
     assert "{0,1}" in grammar  # maxItems 2 quotes: one more after the first, at most
 
 
+def test_the_speaker_is_restricted_to_the_articles_names_or_null() -> None:
+    names = ("the White House", 'John "Jack" Kirby')
+    schema = restrict_verbatim(DraftSummary.model_json_schema(), AWKWARD, names)
+    speaker = schema["$defs"]["DraftClaim"]["properties"]["speaker"] if "$defs" in schema else \
+        schema["properties"]["claims"]["items"]["properties"]["speaker"]
+    assert speaker["anyOf"] == [{"type": "string", "enum": list(names)}, {"type": "null"}]
+    assert "x-source" not in json.dumps(schema)
+    grammar = schema_to_gbnf(schema)
+    for name in names:
+        assert literal(json.dumps(name, ensure_ascii=False)) in grammar
+    # without names, the speaker stays a free string (a backend with nothing to enforce)
+    free = restrict_verbatim(DraftSummary.model_json_schema(), AWKWARD)
+    assert "x-source" not in json.dumps(free) and "enum" not in json.dumps(
+        free["properties"]["claims"]["items"]["properties"]["speaker"])
+
+
 @pytest.mark.parametrize("schema, expected", [
     ({"type": ["string", "null"]}, "string | null"),
     ({"anyOf": [{"type": "integer"}, {"type": "boolean"}]}, "integer | boolean"),

@@ -24,6 +24,9 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 #: Key marking a string in a JSON schema that must be a verbatim passage of the input. A backend that controls
 #: decoding (a grammar) may enforce it with ``ChatRequest.verbatim_choices``; others drop the key.
 VERBATIM_KEY = "x-verbatim"
+#: Key marking a string in a JSON schema that names a source of the input (a claim's speaker). A backend that
+#: controls decoding may restrict it to ``ChatRequest.source_choices()`` (and null); others drop the key.
+SOURCE_KEY = "x-source"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class ChatRequest:
     seed: int | None = 0
     #: Verbatim passages of the input that strings marked ``x-verbatim`` may take. None: no restriction.
     verbatim_choices: tuple[str, ...] | None = None
+    #: The names strings marked ``x-source`` may take, read only by a backend that enforces them (reading an
+    #: article's sources costs a millisecond an endpoint should not pay). None: no restriction.
+    source_choices: Callable[[], tuple[str, ...]] | None = None
     #: Seconds before an endpoint call is given up as a (transient) timeout. None: the backend's default.
     timeout_s: float | None = None
 

@@ -156,7 +156,9 @@ class LocalModel(ModelBase):
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         choices = request.verbatim_choices or ()
-        schema = restrict_verbatim(request.schema, choices) if choices else plain_schema(request.schema)
+        sources = request.source_choices() if request.source_choices is not None else ()
+        schema = restrict_verbatim(request.schema, choices, sources) if choices or sources else \
+            plain_schema(request.schema)
         context = self._context()
         llama = context.llama
         grammar = grammar_for(llama, schema)
