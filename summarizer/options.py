@@ -16,7 +16,7 @@ from .schema import MAX_CLAIMS
 
 #: Model calls per article part before giving up on invalid or ungrounded output (the first call included).
 DEFAULT_MAX_ATTEMPTS = 3
-DEFAULT_MAX_CLAIMS = 8
+DEFAULT_MAX_CLAIMS = 6
 DEFAULT_MAX_TOKENS = 1536
 
 

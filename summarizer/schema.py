@@ -90,8 +90,7 @@ class DraftClaim(BaseModel):
     statement: str = Field(
         min_length=1,
         max_length=300,
-        description="One checkable claim in your own words, not a copy of the quote: who did or said what, how many, "
-        "how sure; keep any hedge ('may', 'at least', 'we assess').",
+        description="The claim in one plain sentence, keeping any hedge ('may', 'at least', 'we assess').",
     )
     kind: ClaimKind = Field(description=_KIND_HELP)
     certainty: Certainty = Field(description=_CERTAINTY_HELP)

@@ -71,6 +71,57 @@ def test_json_schema_strict_is_used_where_supported(seed: str) -> None:
     assert_grounded(s, seed)
 
 
+def _quote_enum(schema: dict[str, Any]) -> list[str] | None:
+    quotes = schema["properties"]["claims"]["items"]["properties"]["quotes"]["items"]
+    return quotes.get("enum")
+
+
+def test_quotes_are_restricted_to_the_articles_passages_where_the_endpoint_enforces_a_schema(seed: str) -> None:
+    from summarizer.grounding import sentences
+
+    endpoint = Endpoint(lambda body: completion(seed_answer(kirby_claim())))
+    summarize(seed, model=endpoint.model(), cache=False)
+    schema = endpoint.bodies[0]["response_format"]["json_schema"]["schema"]
+    assert _quote_enum(schema) == sentences(seed)  # every passage the embedded grammar offers, no more
+    assert "x-verbatim" not in json.dumps(schema) and "x-source" not in json.dumps(schema)
+
+
+def test_llamacpps_schema_leaves_out_passages_its_converter_would_mis_escape() -> None:
+    article = ('The council approved the plan on Monday. "We will build it," the mayor said. Work starts in May. '
+               'Residents welcomed the decision. The cost is not yet known.')
+
+    def handler(body: dict[str, Any]) -> httpx2.Response:
+        if body.get("response_format", {}).get("type") == "json_schema":
+            return httpx2.Response(500, json={"error": {"message": "Input should be 'text' or 'json_object'"}})
+        council = "council approved" in body["messages"][-1]["content"]
+        quote = "The council approved the plan on Monday." if council else "The vote is on Friday."
+        return completion(json.dumps({"headline": "Plan approved", "summary": "The council approved the plan.",
+                                      "claims": [{"quotes": [quote], "speaker": None, "statement": quote,
+                                                  "kind": "fact", "certainty": "asserted"}]}))
+
+    endpoint = Endpoint(handler, base_url="http://llamacpp-escape.test/v1")
+    summarize(article, model=endpoint.model(), cache=False)
+    enum = _quote_enum(endpoint.bodies[-1]["response_format"]["schema"])
+    assert enum is not None and '"We will build it," the mayor said.' not in enum and len(enum) == 4
+    # copy mostly in straight quotes: leaving them out would leave too little, so the quote stays a free string
+    quoted = " ".join(f'"Point {i} stands," she said.' for i in range(6)) + " The vote is on Friday."
+    summarize(quoted, model=endpoint.model(), cache=False)
+    assert _quote_enum(endpoint.bodies[-1]["response_format"]["schema"]) is None
+
+
+def test_a_passage_list_past_the_documented_enum_size_leaves_quotes_free() -> None:
+    from summarizer.models.openai_compat import VERBATIM_MAX_VALUES
+
+    article = " ".join(f"Item number {i} was sold at the fair." for i in range(VERBATIM_MAX_VALUES + 1))
+    quote = "Item number 1 was sold at the fair."
+    endpoint = Endpoint(lambda body: completion(json.dumps({
+        "headline": "Items sold", "summary": "Items were sold at the fair.",
+        "claims": [{"quotes": [quote], "speaker": None, "statement": quote, "kind": "fact",
+                    "certainty": "asserted"}]})))
+    summarize(article, model=endpoint.model(), cache=False, max_attempts=1)
+    assert all(_quote_enum(b["response_format"]["json_schema"]["schema"]) is None for b in endpoint.bodies)
+
+
 def test_llamacpp_style_rejection_falls_back_and_is_remembered(seed: str) -> None:
     def handler(body: dict[str, Any]) -> httpx2.Response:
         if body.get("response_format", {}).get("type") == "json_schema":

@@ -18,6 +18,7 @@ import os
 import re
 import threading
 import weakref
+from functools import lru_cache
 from typing import Any, NoReturn
 
 import openai
@@ -25,7 +26,7 @@ import openai
 from ..errors import ConfigurationError, ModelError, TransientModelError
 from ..options import DEFAULT_TIMEOUT_S
 from ..redact import public_url, split_query
-from ..schema_tools import plain_schema, strict_schema
+from ..schema_tools import plain_schema, restrict_verbatim, strict_schema
 from .base import ChatRequest, ChatResponse, ModelBase, estimate_tokens
 
 #: Response formats in order of preference.
@@ -183,16 +184,49 @@ class OpenAIModel(ModelBase):
         if request.seed is not None:
             body["seed"] = request.seed
         if mode == "json_schema":
+            schema = _verbatim(request, mode)
             body["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": request.schema_name, "schema": _converted(request.schema, strict_schema),
+                "json_schema": {"name": request.schema_name, "schema": _converted(schema, strict_schema),
                                 "strict": True},
             }
         elif mode == "json_object_schema":
-            body["response_format"] = {"type": "json_object", "schema": _converted(request.schema, plain_schema)}
+            schema = _verbatim(request, mode)
+            body["response_format"] = {"type": "json_object", "schema": _converted(schema, plain_schema)}
         elif mode == "json_object":
             body["response_format"] = {"type": "json_object"}
         return body
+
+
+#: Verbatim passages an endpoint's schema may list as an ``enum`` (OpenAI documents at most 250 values of one enum
+#: with more than 7,500 characters in all; past these a quote stays a free string, checked after the answer).
+VERBATIM_MAX_VALUES = 250
+VERBATIM_MAX_CHARS = 7_500
+
+
+def _verbatim(request: ChatRequest, mode: str) -> dict[str, Any]:
+    """The request's schema with its quotes restricted to the article's passages, where the endpoint enforces a
+    schema: strict ``json_schema`` takes every passage; llama.cpp's ``json_object`` schema is compiled by a converter
+    that mis-escapes ``"`` and ``\\`` inside enum values, so passages holding them are left out — and if that would
+    leave out more than half of them (copy in straight quotes), or the list is past the documented size, the quote
+    stays a free string."""
+    choices = tuple(request.verbatim_choices or ())
+    if mode == "json_object_schema":
+        safe = tuple(c for c in choices if '"' not in c and "\\" not in c)
+        choices = safe if 2 * len(safe) >= len(choices) else ()
+    if not choices or len(choices) > VERBATIM_MAX_VALUES or sum(map(len, choices)) > VERBATIM_MAX_CHARS:
+        return request.schema
+    return _restricted(request.schema, choices)
+
+
+@lru_cache(maxsize=64)
+def _restricted_cached(schema_json: str, choices: tuple[str, ...]) -> dict[str, Any]:
+    return restrict_verbatim(json.loads(schema_json), choices)
+
+
+def _restricted(schema: dict[str, Any], choices: tuple[str, ...]) -> dict[str, Any]:
+    """:func:`restrict_verbatim`, kept for the re-asks of one article (the same schema and passages each time)."""
+    return _restricted_cached(json.dumps(schema, sort_keys=True), choices)
 
 
 #: The chat completions route, relative to the client's base URL.
