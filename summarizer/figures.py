@@ -57,11 +57,14 @@ def competing_figures(article: str, attributions: Attributions) -> list[list[lis
 
 
 def _figures(article: str, attributions: Attributions) -> list[Figure]:
+    counts = [(n, kind) for n in extract_numbers(article) if (kind := _counted_kind(article, n)) is not None]
+    values: dict[str, set[float]] = {}
+    for n, kind in counts:
+        values.setdefault(kind, set()).add(n.value)
     out = []
-    for n in extract_numbers(article):
-        kind = _counted_kind(article, n)
-        if kind is None:
-            continue
+    for n, kind in counts:
+        if len(values[kind]) < 2:
+            continue  # one value of its kind: nothing competes, and its source need not be read
         sentence = next(((s, e) for s, e in attributions.sentences if s <= n.start < e), None)
         if sentence is None:
             continue

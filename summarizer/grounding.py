@@ -156,10 +156,19 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     An article is split by the pipeline, the grounder and the attribution reader alike: its spans are kept
     (:func:`functools.lru_cache`), so it is split once.
     """
-    return list(_sentence_spans(text))
+    return list(_article_spans(text) if len(text) > _KEPT_CHARS else _sentence_spans(text))
 
 
-@lru_cache(maxsize=256)
+#: Texts longer than this (articles and their parts) have their sentences kept; a headline or a claim's evidence
+#: is split again, so that it does not push an article out of the cache.
+_KEPT_CHARS = 600
+
+
+@lru_cache(maxsize=64)
+def _article_spans(text: str) -> tuple[tuple[int, int], ...]:
+    return _sentence_spans(text)
+
+
 def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans: list[tuple[int, int]] = []
     for para in re.finditer(r"[^\n]+", text):
@@ -195,8 +204,10 @@ def copies(statement: str, evidence: str) -> bool:
         return False
     for s, e in sentence_spans(evidence):
         passage = _COPY_WORD.findall(evidence[s:e].lower())
-        if not passage:
-            continue
+        if passage == said:
+            return True
+        if not COPY_SHARE * len(passage) <= len(said) <= len(passage) / COPY_SHARE:
+            continue  # the matched words are at most the shorter of the two: it cannot reach the share
         matched = sum(b.size for b in SequenceMatcher(None, said, passage, autojunk=False).get_matching_blocks())
         if matched >= COPY_SHARE * len(passage) and matched >= COPY_SHARE * len(said):
             return True
