@@ -81,6 +81,8 @@ _WORD = re.compile(rf"\w{_NAME_CHARS}")
 _CAPITALISED = re.compile(rf"[A-Z]{_NAME_CHARS}")
 #: A run of capitalised words ("Secretary of Defense Lloyd Austin"); role words join runs (see _mention_spans).
 _CAPITAL_RUN = re.compile(rf"\b[A-Z]{_NAME_CHARS}(?:\s+(?:(?:of|the|for|de|von|van|al|bin)\s+)?[A-Z]{_NAME_CHARS})*")
+#: Most names offered as a claim's speaker choices.
+MAX_SPEAKER_NAMES = 64
 #: Longest quotation read as one (characters); a longer one is a stray mark.
 MAX_QUOTATION = 1500
 
@@ -232,16 +234,20 @@ class Attributions:
             seen.setdefault(src.name.lower(), src)
         return list(seen.values())
 
-    def speaker_names(self, limit: int = 64) -> tuple[str, ...]:
+    def speaker_names(self) -> tuple[str, ...]:
         """The names a claim's speaker may take when decoding can enforce it: every source the reader finds, then
         the article's other names of two words or more (fullest mentions; the reader may miss a speaker, so the
-        names it was not sure of stay choosable), at most ``limit``."""
+        names it was not sure of stay choosable), at most :data:`MAX_SPEAKER_NAMES`. Read once."""
+        return self._speaker_names
+
+    @cached_property
+    def _speaker_names(self) -> tuple[str, ...]:
         names = dict.fromkeys(s.name for s in self.sources())
         for _s, _e, mention in self._mention_spans:
             words = mention.split()
             if len(words) >= 2 and words[0].lower() not in _NOT_A_NAME_START:
                 names.setdefault(self.resolve(mention))
-        return tuple(n for n in names if n.lower() not in _PRONOUNS)[:limit]
+        return tuple(n for n in names if n.lower() not in _PRONOUNS)[:MAX_SPEAKER_NAMES]
 
     def resolve(self, name: str) -> str:
         """The fullest mention in the article of the person or body ``name`` refers to (``name`` if none)."""

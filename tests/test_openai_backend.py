@@ -83,6 +83,9 @@ def test_quotes_are_restricted_to_the_articles_passages_where_the_endpoint_enfor
     summarize(seed, model=endpoint.model(), cache=False)
     schema = endpoint.bodies[0]["response_format"]["json_schema"]["schema"]
     assert _quote_enum(schema) == sentences(seed)  # every passage the embedded grammar offers, no more
+    speaker = schema["properties"]["claims"]["items"]["properties"]["speaker"]  # the article's names, or null
+    assert speaker["anyOf"][1] == {"type": "null"}
+    assert "Secretary of Defense Lloyd Austin" in speaker["anyOf"][0]["enum"]
     assert "x-verbatim" not in json.dumps(schema) and "x-source" not in json.dumps(schema)
 
 

@@ -205,28 +205,36 @@ VERBATIM_MAX_CHARS = 7_500
 
 
 def _verbatim(request: ChatRequest, mode: str) -> dict[str, Any]:
-    """The request's schema with its quotes restricted to the article's passages, where the endpoint enforces a
-    schema: strict ``json_schema`` takes every passage; llama.cpp's ``json_object`` schema is compiled by a converter
-    that mis-escapes ``"`` and ``\\`` inside enum values, so passages holding them are left out — and if that would
-    leave out more than half of them (copy in straight quotes), or the list is past the documented size, the quote
-    stays a free string."""
-    choices = tuple(request.verbatim_choices or ())
-    if mode == "json_object_schema":
-        safe = tuple(c for c in choices if '"' not in c and "\\" not in c)
-        choices = safe if 2 * len(safe) >= len(choices) else ()
-    if not choices or len(choices) > VERBATIM_MAX_VALUES or sum(map(len, choices)) > VERBATIM_MAX_CHARS:
+    """The request's schema with its quotes restricted to the article's passages (and its speakers to the
+    article's names), where the endpoint enforces a schema: strict ``json_schema`` takes every value; llama.cpp's
+    ``json_object`` schema is compiled by a converter that mis-escapes ``"`` and ``\\`` inside enum values, so values
+    holding them are left out — and if that would leave out more than half of them (copy in straight quotes), or the
+    list is past the documented size, the field stays a free string, checked after the answer."""
+    choices = _enum_values(tuple(request.verbatim_choices or ()), mode)
+    sources = _enum_values(request.source_choices() if request.source_choices is not None else (), mode)
+    if not choices and not sources:
         return request.schema
-    return _restricted(request.schema, choices)
+    return _restricted(request.schema, choices, sources)
+
+
+def _enum_values(values: tuple[str, ...], mode: str) -> tuple[str, ...]:
+    """The values an endpoint's enum may list, or none (no restriction): see :func:`_verbatim`."""
+    if mode == "json_object_schema":
+        safe = tuple(c for c in values if '"' not in c and "\\" not in c)
+        values = safe if 2 * len(safe) >= len(values) else ()
+    if len(values) > VERBATIM_MAX_VALUES or sum(map(len, values)) > VERBATIM_MAX_CHARS:
+        return ()
+    return values
 
 
 @lru_cache(maxsize=64)
-def _restricted_cached(schema_json: str, choices: tuple[str, ...]) -> dict[str, Any]:
-    return restrict_verbatim(json.loads(schema_json), choices)
+def _restricted_cached(schema_json: str, choices: tuple[str, ...], sources: tuple[str, ...]) -> dict[str, Any]:
+    return restrict_verbatim(json.loads(schema_json), choices, sources)
 
 
-def _restricted(schema: dict[str, Any], choices: tuple[str, ...]) -> dict[str, Any]:
+def _restricted(schema: dict[str, Any], choices: tuple[str, ...], sources: tuple[str, ...]) -> dict[str, Any]:
     """:func:`restrict_verbatim`, kept for the re-asks of one article (the same schema and passages each time)."""
-    return _restricted_cached(json.dumps(schema, sort_keys=True), choices)
+    return _restricted_cached(json.dumps(schema, sort_keys=True), choices, sources)
 
 
 #: The chat completions route, relative to the client's base URL.
