@@ -260,10 +260,19 @@ class Attributions:
         if not keys:
             return name
         best = name
-        for m, words in self._mention_words:
-            if words and words[-1] == keys[-1] and len(m) > len(best) and all(k in words for k in keys):
+        for m, words in self._mentions_by_last.get(keys[-1], ()):
+            if len(m) > len(best) and all(k in words for k in keys):
                 best = m
         return best
+
+    @cached_property
+    def _mentions_by_last(self) -> dict[str, list[tuple[str, list[str]]]]:
+        """The mentions by their last word (a name resolves only to a mention ending in its own last key)."""
+        out: dict[str, list[tuple[str, list[str]]]] = {}
+        for m, words in self._mention_words:
+            if words:
+                out.setdefault(words[-1], []).append((m, words))
+        return out
 
     # -- reading ----------------------------------------------------------------------------------------------
 
