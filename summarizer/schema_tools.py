@@ -46,8 +46,9 @@ def without_keys(schema: Any, keys: tuple[str, ...]) -> Any:
     return schema
 
 
-def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """OpenAI ``strict`` form: refs inlined, every property required, no additional properties, no defaults."""
+def strict_schema(schema: dict[str, Any], *, keep_markers: bool = False) -> dict[str, Any]:
+    """OpenAI ``strict`` form: refs inlined, every property required, no additional properties, no defaults (the
+    ``x-verbatim``/``x-source`` markers dropped too, unless kept for :func:`with_choices`)."""
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
@@ -60,14 +61,41 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
             return [walk(v) for v in node]
         return node
 
-    cleaned = without_keys(inline_refs(schema), (*_STRICT_UNSUPPORTED, VERBATIM_KEY, SOURCE_KEY))
+    markers = () if keep_markers else (VERBATIM_KEY, SOURCE_KEY)
+    cleaned = without_keys(inline_refs(schema), (*_STRICT_UNSUPPORTED, *markers))
     result: dict[str, Any] = walk(cleaned)
     return result
 
 
-def plain_schema(schema: dict[str, Any]) -> dict[str, Any]:
+def with_choices(schema: dict[str, Any], choices: tuple[str, ...], sources: tuple[str, ...]) -> dict[str, Any]:
+    """An inlined schema that still has its markers (:func:`strict_schema` with ``keep_markers``, or
+    :func:`plain_schema` likewise) with marked strings turned into enums as :func:`restrict_verbatim` does, and the
+    markers dropped. One walk, no reference inlining: what an endpoint request pays per article."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if node.get(VERBATIM_KEY):
+                return {"type": "string", "enum": list(choices)} if choices else \
+                    {k: v for k, v in node.items() if k != VERBATIM_KEY}
+            if node.get(SOURCE_KEY):
+                rest = {k: v for k, v in node.items() if k != SOURCE_KEY}
+                if not sources:
+                    return rest
+                rest.pop("type", None)
+                return {**rest, "anyOf": [{"type": "string", "enum": list(sources)}, {"type": "null"}]}
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(schema)
+    return result
+
+
+def plain_schema(schema: dict[str, Any], *, keep_markers: bool = False) -> dict[str, Any]:
     """Refs inlined, titles and the verbatim marker dropped: what a prompt or a ``json_object`` request shows."""
-    result: dict[str, Any] = without_keys(inline_refs(schema), ("title", VERBATIM_KEY, SOURCE_KEY))
+    markers = () if keep_markers else (VERBATIM_KEY, SOURCE_KEY)
+    result: dict[str, Any] = without_keys(inline_refs(schema), ("title", *markers))
     return result
 
 

@@ -18,7 +18,6 @@ import os
 import re
 import threading
 import weakref
-from functools import lru_cache
 from typing import Any, NoReturn
 
 import openai
@@ -26,7 +25,7 @@ import openai
 from ..errors import ConfigurationError, ModelError, TransientModelError
 from ..options import DEFAULT_TIMEOUT_S
 from ..redact import public_url, split_query
-from ..schema_tools import plain_schema, restrict_verbatim, strict_schema
+from ..schema_tools import plain_schema, strict_schema, with_choices
 from .base import ChatRequest, ChatResponse, ModelBase, estimate_tokens
 
 #: Response formats in order of preference.
@@ -184,15 +183,14 @@ class OpenAIModel(ModelBase):
         if request.seed is not None:
             body["seed"] = request.seed
         if mode == "json_schema":
-            schema = _verbatim(request, mode)
             body["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": request.schema_name, "schema": _converted(schema, strict_schema),
+                "json_schema": {"name": request.schema_name, "schema": _verbatim(request, mode, _strict_marked),
                                 "strict": True},
             }
         elif mode == "json_object_schema":
-            schema = _verbatim(request, mode)
-            body["response_format"] = {"type": "json_object", "schema": _converted(schema, plain_schema)}
+            body["response_format"] = {"type": "json_object",
+                                       "schema": _verbatim(request, mode, _plain_marked)}
         elif mode == "json_object":
             body["response_format"] = {"type": "json_object"}
         return body
@@ -204,17 +202,40 @@ VERBATIM_MAX_VALUES = 250
 VERBATIM_MAX_CHARS = 7_500
 
 
-def _verbatim(request: ChatRequest, mode: str) -> dict[str, Any]:
+def _verbatim(request: ChatRequest, mode: str, convert: Any) -> dict[str, Any]:
     """The request's schema with its quotes restricted to the article's passages (and its speakers to the
     article's names), where the endpoint enforces a schema: strict ``json_schema`` takes every value; llama.cpp's
     ``json_object`` schema is compiled by a converter that mis-escapes ``"`` and ``\\`` inside enum values, so values
     holding them are left out — and if that would leave out more than half of them (copy in straight quotes), or the
     list is past the documented size, the field stays a free string, checked after the answer."""
+    base = _converted(request.schema, convert)  # the request schema in the endpoint's form, markers kept
     choices = _enum_values(tuple(request.verbatim_choices or ()), mode)
     sources = _enum_values(request.source_choices() if request.source_choices is not None else (), mode)
-    if not choices and not sources:
-        return request.schema
-    return _restricted(request.schema, choices, sources)
+    return _with_choices(base, choices, sources)
+
+
+def _strict_marked(schema: dict[str, Any]) -> dict[str, Any]:
+    return strict_schema(schema, keep_markers=True)
+
+
+def _plain_marked(schema: dict[str, Any]) -> dict[str, Any]:
+    return plain_schema(schema, keep_markers=True)
+
+
+_WITH_CHOICES: dict[tuple[int, tuple[str, ...], tuple[str, ...]], tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _with_choices(base: dict[str, Any], choices: tuple[str, ...], sources: tuple[str, ...]) -> dict[str, Any]:
+    """:func:`with_choices`, kept for the re-asks of one article (the same schema and passages each time)."""
+    key = (id(base), choices, sources)
+    hit = _WITH_CHOICES.get(key)
+    if hit is not None and hit[0] is base:
+        return hit[1]
+    if len(_WITH_CHOICES) >= _CONVERTED_MAX:
+        _WITH_CHOICES.clear()
+    result = with_choices(base, choices, sources)
+    _WITH_CHOICES[key] = (base, result)
+    return result
 
 
 def _enum_values(values: tuple[str, ...], mode: str) -> tuple[str, ...]:
@@ -225,16 +246,6 @@ def _enum_values(values: tuple[str, ...], mode: str) -> tuple[str, ...]:
     if len(values) > VERBATIM_MAX_VALUES or sum(map(len, values)) > VERBATIM_MAX_CHARS:
         return ()
     return values
-
-
-@lru_cache(maxsize=64)
-def _restricted_cached(schema_json: str, choices: tuple[str, ...], sources: tuple[str, ...]) -> dict[str, Any]:
-    return restrict_verbatim(json.loads(schema_json), choices, sources)
-
-
-def _restricted(schema: dict[str, Any], choices: tuple[str, ...], sources: tuple[str, ...]) -> dict[str, Any]:
-    """:func:`restrict_verbatim`, kept for the re-asks of one article (the same schema and passages each time)."""
-    return _restricted_cached(json.dumps(schema, sort_keys=True), choices, sources)
 
 
 #: The chat completions route, relative to the client's base URL.
