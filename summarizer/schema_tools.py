@@ -69,8 +69,9 @@ def strict_schema(schema: dict[str, Any], *, keep_markers: bool = False) -> dict
 
 def with_choices(schema: dict[str, Any], choices: tuple[str, ...], sources: tuple[str, ...]) -> dict[str, Any]:
     """An inlined schema that still has its markers (:func:`strict_schema` with ``keep_markers``, or
-    :func:`plain_schema` likewise) with marked strings turned into enums as :func:`restrict_verbatim` does, and the
-    markers dropped. One walk, no reference inlining: what an endpoint request pays per article."""
+    :func:`plain_schema` likewise) with every string marked ``x-verbatim`` turned into an ``enum`` of ``choices``
+    and every one marked ``x-source`` into an ``enum`` of ``sources`` or null, and the markers dropped; empty
+    choices leave a string free. One walk, no reference inlining: what an endpoint request pays per article."""
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
@@ -102,19 +103,7 @@ def plain_schema(schema: dict[str, Any], *, keep_markers: bool = False) -> dict[
 def restrict_verbatim(schema: dict[str, Any], choices: tuple[str, ...],
                       sources: tuple[str, ...] = ()) -> dict[str, Any]:
     """Turn every string marked ``x-verbatim`` into an ``enum`` of ``choices``, and every one marked ``x-source``
-    into an ``enum`` of ``sources`` or null (for grammar-constrained decoding). Empty choices leave a string free."""
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            if node.get(VERBATIM_KEY) and choices:
-                return {"type": "string", "enum": list(choices)}
-            if node.get(SOURCE_KEY) and sources:
-                rest = {k: v for k, v in node.items() if k not in (SOURCE_KEY, "anyOf", "type")}
-                return {**rest, "anyOf": [{"type": "string", "enum": list(sources)}, {"type": "null"}]}
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    result: dict[str, Any] = walk(inline_refs(schema))
-    return without_keys(result, ("title", VERBATIM_KEY, SOURCE_KEY))  # type: ignore[no-any-return]
+    into an ``enum`` of ``sources`` or null (for grammar-constrained decoding). Empty choices leave a string free:
+    :func:`with_choices` on the inlined schema, titles dropped."""
+    result: dict[str, Any] = without_keys(with_choices(inline_refs(schema), choices, sources), ("title",))
+    return result

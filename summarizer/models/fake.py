@@ -177,7 +177,7 @@ def _unnamed_quote(article: str, sentence: str) -> bool:
     return any(f.kind == FlagKind.QUOTE for f in _checks(article).review("", sentence, []))
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=64)
 def _checks(article: str) -> Any:
     from ..checks import ArticleChecks
 
@@ -194,11 +194,8 @@ def _speaker(article: str, sentence: str) -> str | None:
     return source.name if source is not None else None
 
 
-@lru_cache(maxsize=64)
 def _attributions(article: str) -> Any:
-    from ..attribution import Attributions
-
-    return Attributions(article)
+    return _checks(article).attributions
 
 
 @cache
