@@ -61,6 +61,17 @@ def rivals() -> tuple[dict[str, Any], dict[str, Any]]:
     return zelensky_claim(), nis_claim()
 
 
+def same_answer_each_time(article: str, reply: str) -> tuple[Any, str]:
+    """Summarise ``article`` with a model that gives ``reply`` at every attempt: the summary and the first re-ask
+    (what the library told the model was wrong)."""
+    from summarizer import ScriptedModel, Summarizer
+
+    model = ScriptedModel.replies([reply] * 3)
+    with Summarizer(model, cache=False) as session:
+        summary = session.summarize(article)
+    return summary, model.requests[1].messages[-1]["content"]
+
+
 def assert_grounded(summary: Any, article: str) -> None:
     """The invariant every test output must satisfy."""
     for c in summary.claims:

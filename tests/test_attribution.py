@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import KIRBY, assert_grounded, claim, seed_answer
+from helpers import KIRBY, assert_grounded, claim, same_answer_each_time, seed_answer
 
 from summarizer import ScriptedModel, Summarizer
 from summarizer.attribution import Attributions, agrees
@@ -158,10 +158,7 @@ def test_agreement_of_a_speaker_with_the_source(seed: str) -> None:
 def test_a_wrong_speaker_is_re_asked_then_flagged_on_its_claim(seed: str) -> None:
     wrong = claim("North Korea moved at least 3,000 soldiers into eastern Russia, the US assesses.", [KIRBY],
                   speaker="Lloyd Austin", kind="assessment", certainty="assessed")
-    model = ScriptedModel.replies([seed_answer(wrong)] * 3)
-    with Summarizer(model, cache=False) as session:
-        s = session.summarize(seed)
-    reask = model.requests[1].messages[-1]["content"]
+    s, reask = same_answer_each_time(seed, seed_answer(wrong))
     assert "claim 1: the article gives this passage to 'National Security Council spokesman John Kirby'" in reask
     [flag] = s.flags
     assert (flag.kind, flag.field, flag.claim, flag.text) == ("speaker", "claims[0].speaker", 0, "Lloyd Austin")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import KIRBY, answer, claim, kirby_claim, seed_answer
+from helpers import KIRBY, answer, claim, kirby_claim, same_answer_each_time, seed_answer
 
 from summarizer import ScriptedModel, Summarizer
 from summarizer.checks import ArticleChecks, ClaimView
@@ -42,10 +42,7 @@ def test_a_qualifier_dropped_from_a_figure() -> None:
 def test_an_assessment_labelled_asserted_with_its_hedge_dropped_is_re_asked_then_flagged(seed: str) -> None:
     flat = claim("North Korea moved 3,000 soldiers into eastern Russia.", [KIRBY],
                  speaker="John Kirby, National Security Council spokesman", kind="fact", certainty="asserted")
-    model = ScriptedModel.replies([seed_answer(flat)] * 3)
-    with Summarizer(model, cache=False) as session:
-        s = session.summarize(seed)
-    reask = model.requests[1].messages[-1]["content"]
+    s, reask = same_answer_each_time(seed, seed_answer(flat))
     assert "claim 1: its evidence is an assessment ('We assess'), so its certainty is assessed" in reask
     assert "claim 1: the statement drops the evidence's assessment ('We assess')" in reask
     assert "claim 1: the evidence says 'at least 3,000'" in reask
@@ -91,10 +88,8 @@ def test_quotations_in_the_summary_name_their_speaker(seed: str, summary: str, f
 
 def test_an_unattributed_quote_in_the_summary_is_re_asked_then_flagged(seed: str) -> None:
     reply = seed_answer(kirby_claim(), summary=f"At least 3,000 North Korean soldiers moved to Russia. {FAIR_GAME}")
-    model = ScriptedModel.replies([reply] * 3)
-    with Summarizer(model, cache=False) as session:
-        s = session.summarize(seed)
-    assert "is National Security Council spokesman John Kirby's words" in model.requests[1].messages[-1]["content"]
+    s, reask = same_answer_each_time(seed, reply)
+    assert "is National Security Council spokesman John Kirby's words" in reask
     [flag] = s.flags
     assert (flag.kind, flag.field, flag.claim) == ("quote", "summary", None)
 
@@ -117,10 +112,7 @@ def test_the_seeds_competing_troop_figures_are_read_with_their_sources(seed: str
 
 
 def test_a_competing_figure_left_out_is_re_asked_once_then_flagged_as_coverage(seed: str) -> None:
-    model = ScriptedModel.replies([answer(kirby_claim())] * 3)  # no claim for Zelensky's 10,000 or the NIS's 1,500
-    with Summarizer(model, cache=False) as session:
-        s = session.summarize(seed)
-    reask = model.requests[1].messages[-1]["content"]
+    s, reask = same_answer_each_time(seed, answer(kirby_claim()))  # no claim for Zelensky's 10,000 or NIS's 1,500
     assert "no claim carries 10,000 from Ukrainian President Volodymyr Zelensky" in reask and "1,500" in reask
     assert s.provenance.attempts == 2
     assert [(f.kind, f.field, f.text) for f in s.flags] == [("coverage", "claims", "10,000"),
