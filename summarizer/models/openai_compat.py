@@ -222,20 +222,9 @@ def _plain_marked(schema: dict[str, Any]) -> dict[str, Any]:
     return plain_schema(schema, keep_markers=True)
 
 
-_WITH_CHOICES: dict[tuple[int, tuple[str, ...], tuple[str, ...]], tuple[dict[str, Any], dict[str, Any]]] = {}
-
-
 def _with_choices(base: dict[str, Any], choices: tuple[str, ...], sources: tuple[str, ...]) -> dict[str, Any]:
     """:func:`with_choices`, kept for the re-asks of one article (the same schema and passages each time)."""
-    key = (id(base), choices, sources)
-    hit = _WITH_CHOICES.get(key)
-    if hit is not None and hit[0] is base:
-        return hit[1]
-    if len(_WITH_CHOICES) >= _CONVERTED_MAX:
-        _WITH_CHOICES.clear()
-    result = with_choices(base, choices, sources)
-    _WITH_CHOICES[key] = (base, result)
-    return result
+    return _kept(base, (choices, sources), lambda: with_choices(base, choices, sources))
 
 
 def _enum_values(values: tuple[str, ...], mode: str) -> tuple[str, ...]:
@@ -267,20 +256,27 @@ def _count(value: Any) -> int:
 
 #: Converted schemas by (id of the request's schema, converter): the pipeline sends the same schema object with every
 #: request of a run, and converting it is most of a request's CPU time. The source is kept so its id stays its own.
-_CONVERTED: dict[tuple[int, Any], tuple[dict[str, Any], dict[str, Any]]] = {}
-_CONVERTED_MAX = 256
+#: Schemas built from a request's schema, by (its id, what else they depend on): a request's schema object is the
+#: same for every article, and the one with passages the same for an article's re-asks.
+_KEPT: dict[tuple[int, Any], tuple[dict[str, Any], dict[str, Any]]] = {}
+_KEPT_MAX = 256
+
+
+def _kept(schema: dict[str, Any], extra: Any, make: Any) -> dict[str, Any]:
+    """``make()``, kept for ``schema`` (the very object: its id is the key) and ``extra``."""
+    key = (id(schema), extra)
+    hit = _KEPT.get(key)
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    if len(_KEPT) >= _KEPT_MAX:
+        _KEPT.clear()
+    result: dict[str, Any] = make()
+    _KEPT[key] = (schema, result)
+    return result
 
 
 def _converted(schema: dict[str, Any], convert: Any) -> dict[str, Any]:
-    key = (id(schema), convert)
-    hit = _CONVERTED.get(key)
-    if hit is not None and hit[0] is schema:
-        return hit[1]
-    if len(_CONVERTED) >= _CONVERTED_MAX:
-        _CONVERTED.clear()
-    result: dict[str, Any] = convert(schema)
-    _CONVERTED[key] = (schema, result)
-    return result
+    return _kept(schema, convert, lambda: convert(schema))
 
 
 def _make_client(timeout: float) -> openai.OpenAI:
