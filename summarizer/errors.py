@@ -14,9 +14,21 @@ from __future__ import annotations
 
 
 class SummarizerError(Exception):
-    """Base class of every error `summarizer` raises deliberately."""
+    """Base class of every error `summarizer` raises deliberately. They pickle with their attributes (a worker
+    process raises them for the process that asked)."""
 
     exit_code = 1
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exception's own pickling calls cls(*args), which loses keyword-only attributes (attempts, retry_after)
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[SummarizerError], args: tuple[object, ...], state: dict[str, object]) -> SummarizerError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ArticleError(SummarizerError, ValueError):

@@ -48,6 +48,10 @@ MAX_BACKOFF_S = 30.0
 MAX_RETRY_AFTER_S = 60.0
 #: Articles in flight at once in ``map``/``amap`` (an embedded model still runs one call at a time).
 DEFAULT_CONCURRENCY = 8
+#: Articles in progress at once from which an endpoint session starts a worker process to check answers in (when
+#: ``Limits.workers`` is None): below it the checks' CPU is not what a run waits for, and a one-off call should not
+#: pay a process start.
+AUTO_WORKERS_AT = 8
 #: Longest article accepted, in characters (about 25,000 tokens: longer than nearly any news article). A longer
 #: one is refused at once rather than split into dozens of parts and hours of model time.
 MAX_ARTICLE_CHARS = 100_000
@@ -71,6 +75,11 @@ class Limits(BaseModel):
     max_backoff_s: float = Field(default=MAX_BACKOFF_S, ge=0, description="Longest wait between retries.")
     max_retry_after_s: float = Field(default=MAX_RETRY_AFTER_S, ge=0,
                                      description="Cap on a server's Retry-After (a longer one is capped, not obeyed).")
+    workers: int | None = Field(default=None, ge=0, le=64,
+                                description="Worker processes that check answers (validation, grounding, reading the "
+                                "article's sources) off the event loop, so many endpoint calls in flight are not held "
+                                "up by one core. None: one, once an endpoint session has "
+                                f"{AUTO_WORKERS_AT} articles in progress at once; 0: never (see summarizer.workers).")
     max_article_chars: int = Field(default=MAX_ARTICLE_CHARS, ge=1,
                                    description="Longest article accepted (characters); longer ones are refused at "
                                    "once with an ArticleError, before any model call.")

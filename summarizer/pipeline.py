@@ -25,7 +25,7 @@ from .conversation import Check, Conversation, Steps, Usage, converse, validate_
 from .errors import OutputError
 from .grounding import Grounder, copies, sentence_spans
 from .injection import neutralize
-from .models.base import ChatRequest, Model
+from .models.base import ChatRequest, ModelInfo
 from .options import SummarizeOptions
 from .prompts import Prompt
 from .schema import (
@@ -51,7 +51,7 @@ M = TypeVar("M", bound=BaseModel)
 CONTEXT_MARGIN = 64
 
 
-def summary_key(text: str, llm: Model, options: SummarizeOptions) -> str:
+def summary_key(text: str, llm: ModelInfo, options: SummarizeOptions) -> str:
     """The cache key of this article's summary by this model with these options."""
     return cache_key(
         model=llm.name,
@@ -63,7 +63,7 @@ def summary_key(text: str, llm: Model, options: SummarizeOptions) -> str:
     )
 
 
-def summary_steps(text: str, llm: Model, options: SummarizeOptions) -> Steps[Summary]:
+def summary_steps(text: str, llm: ModelInfo, options: SummarizeOptions) -> Steps[Summary]:
     """Summarise a checked article (see :func:`~summarizer.article.coerce_article`) into a verified Summary."""
     started = time.perf_counter()
     prompt = Prompt.load("summarize")
@@ -110,7 +110,7 @@ class _Job:
     """What every step of one summary needs: the article, the model, the options, what it cost so far."""
 
     text: str
-    llm: Model
+    llm: ModelInfo
     options: SummarizeOptions
     #: Everything an answer is checked against, read from the article once (:mod:`summarizer.checks`).
     checks: ArticleChecks
@@ -175,7 +175,7 @@ def _delimit(article: str) -> str:
 # -- split (long articles) ----------------------------------------------------------------------------------------
 
 
-def _split(text: str, llm: Model, prompt: Prompt, options: SummarizeOptions) -> list[tuple[int, int]]:
+def _split(text: str, llm: ModelInfo, prompt: Prompt, options: SummarizeOptions) -> list[tuple[int, int]]:
     """Spans of the article that each fit the context with the prompt and the answer; usually just one."""
     overhead = sum(llm.count_tokens(m["content"]) for m in _messages(prompt, DraftSummary, article="", part=0,
                                                                         parts=0, max_claims=options.max_claims))
@@ -200,7 +200,7 @@ def _split(text: str, llm: Model, prompt: Prompt, options: SummarizeOptions) -> 
     return parts
 
 
-def _bounded_sentences(text: str, llm: Model, budget: int) -> list[tuple[int, int]]:
+def _bounded_sentences(text: str, llm: ModelInfo, budget: int) -> list[tuple[int, int]]:
     """Sentence spans, with any single sentence longer than the budget cut into pieces that fit."""
     out: list[tuple[int, int]] = []
     for s, e in sentence_spans(text):

@@ -39,11 +39,12 @@ from .conversation import arun_steps
 from .errors import ArticleError, OutputError, SummarizerError
 from .models import Model, get_model
 from .models.base import ChatRequest, ChatResponse
-from .options import Limits, SummarizeOptions
+from .options import AUTO_WORKERS_AT, Limits, SummarizeOptions
 from .pipeline import summary_key, summary_steps
 from .redact import redact
 from .retry import Backoff, acall_with_retries
 from .schema import Summary
+from .workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,9 @@ class Summarizer:
         self._backoff = Backoff()
         self._throttles: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Throttle] = (
             weakref.WeakKeyDictionary())
+        self._workers: Workers | None = None
+        self._workers_lock = threading.Lock()
+        self._active = 0  # articles between the cache and their summary, on any event loop
         self._closed = False
 
     # -- one article --------------------------------------------------------------------------------------------
@@ -156,7 +160,7 @@ class Summarizer:
         key = summary_key(text, self.model, options) if self.cache is not None else ""
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             return hit.model_copy(update={"provenance": hit.provenance.model_copy(update={"cached": True})})
-        summary = await arun_steps(summary_steps(text, self.model, options), lambda r: self._call(r, tally))
+        summary = await self._run_steps(text, options, tally)
         retried = tally.calls - summary.provenance.attempts
         if retried:
             summary = summary.model_copy(update={"provenance": summary.provenance.model_copy(
@@ -164,6 +168,40 @@ class Summarizer:
         if self.cache is not None:
             self.cache.set(key, summary)  # only a verified summary gets here; failures are never stored
         return summary
+
+    async def _run_steps(self, text: str, options: SummarizeOptions, tally: _Tally) -> Summary:
+        """The pipeline's steps for one article, here or in a worker process (the same steps either way)."""
+        self._active += 1
+        try:
+            workers = self._steps_workers()
+            if workers is not None:
+                return await workers.run(text, options, lambda r: self._call(r, tally))
+            return await arun_steps(summary_steps(text, self.model, options), lambda r: self._call(r, tally))
+        finally:
+            self._active -= 1
+
+    def _steps_workers(self) -> Workers | None:
+        """Where answers are checked (:mod:`summarizer.workers`): None for this event loop. ``limits.workers`` asks
+        for a number of worker processes; None starts one for an endpoint once :data:`AUTO_WORKERS_AT` articles are
+        in progress (or a map that wide begins), and uses it once it is up. A model with no
+        :class:`~summarizer.models.base.ModelFacts` (an embedded one) is always checked here."""
+        if self._workers is None and (self.limits.workers or self._active >= AUTO_WORKERS_AT):
+            self._start_workers()
+        workers = self._workers
+        if workers is not None and self.limits.workers is None and not workers.ready:
+            return None  # until the worker has started, the loop checks the answers itself
+        return workers
+
+    def _start_workers(self) -> None:
+        if self.limits.workers == 0 or self._workers is not None:
+            return
+        facts_of = getattr(self.model, "facts", None)  # optional in the Model protocol
+        facts = facts_of() if facts_of is not None else None
+        if facts is None or (self.limits.workers is None and self.model.endpoint is None):
+            return
+        with self._workers_lock:
+            if self._workers is None and not self._closed:
+                self._workers = Workers(self.limits.workers or 1, facts)
 
     async def _call(self, request: ChatRequest, tally: _Tally) -> ChatResponse:
         """One request: throttled, timed out, and retried when the failure is transient."""
@@ -204,6 +242,8 @@ class Summarizer:
         """
         self._check_open()
         width = self._calls()
+        if width >= AUTO_WORKERS_AT:
+            self._start_workers()  # started now, so it is up by the time the first answers come back
         opts = options or self.options
         source = enumerate(articles)
         done: asyncio.Queue[tuple[int, Result] | _WorkerEnd] = asyncio.Queue(maxsize=width)
@@ -278,6 +318,10 @@ class Summarizer:
         if self._closed:
             return
         self._closed = True
+        with self._workers_lock:
+            workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.close()
         if self._owns_model:
             aclose = getattr(self.model, "aclose", None)
             if aclose is not None and _has_portal():

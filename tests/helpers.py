@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,30 @@ def stop_process(proc: subprocess.Popen[str]) -> int:
 def server_stats(base_url: str, reset: bool = False) -> dict[str, int]:
     """The latency server's counters (requests, in_flight, max_in_flight); ``reset`` zeroes them after reading."""
     return latency_server.stats(base_url, reset)
+
+
+def worker_pids(parent: int) -> list[int]:
+    """Child processes of ``parent`` that are summarizer workers (summarizer.workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                command = f.read()
+        except OSError:  # it ended meanwhile
+            continue
+        if ppid == parent and b"summarizer.workers" in command:
+            found.append(int(entry))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Is ``pid`` running (not gone, and not a zombie waiting for its parent)?"""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

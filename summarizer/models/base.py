@@ -61,9 +61,9 @@ class ChatResponse:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@runtime_checkable
-class Model(Protocol):
-    """A chat model behind the seam."""
+class ModelInfo(Protocol):
+    """What the pipeline reads of a model: its name and endpoint (for the cache key and provenance), its context
+    and how it counts tokens (to split a long article). A :class:`Model` is one; so is :class:`ModelFacts`."""
 
     @property
     def name(self) -> str:
@@ -80,13 +80,18 @@ class Model(Protocol):
         """Tokens of prompt plus answer the model can take."""
         ...
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes for this model (an estimate where the tokenizer is not at hand)."""
+        ...
+
+
+@runtime_checkable
+class Model(ModelInfo, Protocol):
+    """A chat model behind the seam."""
+
     @property
     def max_concurrency(self) -> int | None:
         """Calls that can usefully run at once (an embedded model: 1), or None for no limit of the model's own."""
-        ...
-
-    def count_tokens(self, text: str) -> int:
-        """Tokens ``text`` takes for this model (an estimate where the tokenizer is not at hand)."""
         ...
 
     def complete(self, request: ChatRequest) -> ChatResponse:
@@ -106,11 +111,29 @@ class Model(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ModelFacts:
+    """A model's :class:`ModelInfo` as a plain value that pickles: what a worker process needs to run the pipeline's
+    steps for a model that stays in the calling process (:mod:`summarizer.workers`). Tokens are estimated."""
+
+    name: str
+    endpoint: str | None
+    context_window: int
+
+    def count_tokens(self, text: str) -> int:
+        return estimate_tokens(text)
+
+
 class ModelBase:
     """Defaults for :class:`Model` implementations: subclass and write ``complete`` (and the properties)."""
 
     @property
     def max_concurrency(self) -> int | None:
+        return None
+
+    def facts(self) -> ModelFacts | None:
+        """This model's :class:`ModelInfo` as a value another process can use, or None (the default) when the
+        pipeline needs the model itself to read it (a real tokenizer): then answers are checked in this process."""
         return None
 
     def complete(self, request: ChatRequest) -> ChatResponse:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
 from typing import Any
 
-from .base import ChatRequest, ChatResponse, ModelBase, estimate_tokens
+from .base import ChatRequest, ChatResponse, ModelBase, ModelFacts, estimate_tokens
 
 Handler = Callable[[ChatRequest], "str | ChatResponse | BaseException"]
 
@@ -67,6 +67,9 @@ class ScriptedModel(ModelBase):
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
+
+    def facts(self) -> ModelFacts:
+        return ModelFacts(self.name, self.endpoint, self.context_window)  # tokens are estimated here too
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         self._enter()

@@ -26,7 +26,7 @@ from ..errors import ConfigurationError, ModelError, TransientModelError
 from ..options import DEFAULT_TIMEOUT_S
 from ..redact import public_url, split_query
 from ..schema_tools import plain_schema, strict_schema, with_choices
-from .base import ChatRequest, ChatResponse, ModelBase, estimate_tokens
+from .base import ChatRequest, ChatResponse, ModelBase, ModelFacts, estimate_tokens
 
 #: Response formats in order of preference.
 MODES = ("json_schema", "json_object_schema", "json_object", "prompt")
@@ -80,6 +80,9 @@ class OpenAIModel(ModelBase):
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
+
+    def facts(self) -> ModelFacts:
+        return ModelFacts(self.name, self.endpoint, self.context_window)  # tokens are estimated here too
 
     def mode(self) -> str:
         """The response format that last worked here (or the first one to try)."""
