@@ -13,7 +13,8 @@ added to the latency. The answer is:
 - by default, :func:`summarizer.models.fake.extractive_answer` for the request: a valid summary built from the
   first sentences of the ``<article>`` in the last message;
 - with ``--replay FILE``, the recorded response for the request's key (404 for an unknown one);
-- with ``--record FILE --upstream URL``, whatever the upstream answers (no latency added), appending it to FILE.
+- with ``--record FILE --upstream URL``, whatever the upstream answers (no latency added), appending it to FILE;
+  a request FILE already holds (asked before, or in an earlier recording) is answered from it, not forwarded.
 
 Recordings are JSON lines ``{"key": ..., "response": {...}}``, the key being :func:`request_key`.
 ``POST /faults`` scripts faults: ``{"script": [...]}`` for the next requests in order ("ok" for a good answer),
@@ -136,6 +137,8 @@ class LatencyServer(ThreadingHTTPServer):
         self.rate, self.mix, self.random = 0.0, list(FAULTS), random.Random(0)
         self.slow = SLOW_S
         self.answers: dict[str, dict[str, Any]] = {}
+        #: What a recording already holds (read back when recording resumes): asked again, answered from it.
+        self.recorded: dict[str, Any] = load_replay(record) if record is not None and record.exists() else {}
 
     def next_fault(self) -> str:
         """What the next chat request gets: the script's next entry, else the standing fault, else by rate."""
@@ -302,6 +305,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _forward(self, body: dict[str, Any], raw: bytes) -> None:
         server = self.server
+        key = request_key(body)
+        with server.lock:
+            known = server.recorded.get(key)
+        if known is not None:  # asked before: the recording already has it (a model at temperature 0 would repeat it)
+            self._json(200, known)
+            return
         headers = {"Content-Type": "application/json"}
         if auth := self.headers.get("Authorization"):
             headers["Authorization"] = auth
@@ -316,9 +325,11 @@ class Handler(BaseHTTPRequestHandler):
             self._error(502, f"upstream unreachable: {e.reason}", "upstream_error")
             return
         if server.record is not None:
-            line = json.dumps({"key": request_key(body), "response": json.loads(payload)}) + "\n"
+            answer = json.loads(payload)
+            line = json.dumps({"key": key, "response": answer}) + "\n"
             with server.lock, server.record.open("a", encoding="utf-8") as f:
                 f.write(line)
+                server.recorded[key] = answer
         self._send(200, payload)
 
 

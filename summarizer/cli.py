@@ -25,6 +25,7 @@ from .config import default_model
 from .errors import ArticleError, SummarizerError
 from .evals.cli import eval_app
 from .options import (
+    AUTO_WORKERS_AT,
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_CLAIMS,
     DEFAULT_TIMEOUT_S,
@@ -35,6 +36,7 @@ from .options import (
 from .redact import SecretFilter, public_url, redact
 from .render import to_markdown, to_rich
 from .schema import MAX_CLAIMS, summary_json_schema
+from .service.cli import keys_app
 from .session import Summarizer, summarize
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -42,6 +44,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 cache_app = typer.Typer(no_args_is_help=True, help="Inspect or clear the summary cache.")
 app.add_typer(cache_app, name="cache")
 app.add_typer(eval_app, name="eval")
+app.add_typer(keys_app, name="keys")
 err = Console(stderr=True)
 
 
@@ -132,6 +135,9 @@ def batch_cmd(
     rpm: Annotated[float | None, typer.Option(min=1, help="Requests per minute to the model.")] = None,
     tpm: Annotated[float | None, typer.Option(min=1, help="Tokens per minute to the model.")] = None,
     timeout: Annotated[float, typer.Option(min=0.001, help="Seconds per model request.")] = DEFAULT_TIMEOUT_S,
+    workers: Annotated[int | None, typer.Option(min=0, max=64, help="Worker processes checking answers off the "
+                                                "event loop (0: none; default: one for an endpoint at "
+                                                f"--concurrency {AUTO_WORKERS_AT} or more).")] = None,
     max_claims: Annotated[int, typer.Option(min=1, max=MAX_CLAIMS, help="Most claims per article.")] = (
         DEFAULT_MAX_CLAIMS
     ),
@@ -147,7 +153,8 @@ def batch_cmd(
     from .progress import BatchProgress
 
     rows = read_input(source)  # a missing input is an ArticleError (exit 3) before anything starts
-    limits = Limits(concurrency=concurrency, rpm=rpm, tpm=tpm, timeout_s=timeout, max_article_chars=max_chars)
+    limits = Limits(concurrency=concurrency, rpm=rpm, tpm=tpm, timeout_s=timeout, workers=workers,
+                    max_article_chars=max_chars)
     with Summarizer(model, cache=not no_cache, options=SummarizeOptions(max_claims=max_claims),
                     limits=limits) as session:
         session.load()  # configuration errors (exit 4) before any row is written
@@ -164,6 +171,38 @@ def batch_cmd(
         raise SystemExit(EXIT_INTERRUPTED)
     if not report.ok:
         raise SystemExit(EXIT_BATCH_ERRORS)
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Address to bind (beyond loopback only with a key, or --allow-open).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 8080,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="provider/model to serve; default "
+                                               "$SUMMARIZER_MODEL or the embedded default.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Summaries worked on at once.")] = (
+        DEFAULT_CONCURRENCY
+    ),
+    queue: Annotated[int, typer.Option(min=0, help="Requests that may wait for a slot; past it, 503.")] = 64,
+    max_body: Annotated[int, typer.Option(min=1, help="Largest request body in bytes; past it, 413.")] = 1_000_000,
+    timeout: Annotated[float, typer.Option(min=0.001, help="Seconds a summary request may take; past it, 504.")] = (
+        600.0
+    ),
+    key_rpm: Annotated[float | None, typer.Option(min=1, help="Requests per minute per key (unless the key has "
+                                                  "its own).")] = 120.0,
+    db: Annotated[Path | None, typer.Option(help="The service database (keys, jobs); default "
+                                            "$SUMMARIZER_HOME/service.db.")] = None,
+    cors_origin: Annotated[list[str] | None, typer.Option(help="Allow browser calls from this origin (repeat for "
+                                                          "more); CORS is off without it.")] = None,
+    allow_open: Annotated[bool, typer.Option("--allow-open", help="Serve without keys beyond loopback.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")] = False,
+) -> None:
+    """Serve the summarizer over HTTP (needs the serve extra): POST /v1/summaries, /healthz, /readyz, /metrics."""
+    from .service.cli import serve
+
+    serve(host, port, model, concurrency, queue, max_body, timeout, key_rpm, db, cors_origin or [], allow_open,
+          not no_cache, logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower())
 
 
 @app.command("schema")

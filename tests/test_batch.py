@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import SHARED_DATA
-from helpers import server_stats, start_latency_server, stop_process
+from helpers import alive, server_stats, start_latency_server, stop_process, worker_pids
 
 from summarizer import ChatRequest, ConfigurationError, Limits, ScriptedModel, Summarizer, Summary
 from summarizer.batch import JsonlSink, read_input, run_batch
@@ -184,15 +184,20 @@ def test_sigkill_mid_batch_then_rerun_finishes_each_id_once_without_resending_fi
     out = tmp_path / "out.jsonl"
     env = {"OPENAI_BASE_URL": slow_endpoint, "OPENAI_API_KEY": "k"}
     args = [*SUMMARIZER, "batch", str(source), "--out", str(out), "-m", "openai/latency", "--concurrency", "2",
-            "--no-cache", "--quiet"]
+            "--workers", "1", "--no-cache", "--quiet"]  # the answers checked in a worker process, killed too
     proc = subprocess.Popen(args, cwd=REPO, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not out.exists() or out.read_bytes().count(b"\n") < 12):
         time.sleep(0.05)
+    workers = worker_pids(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+    assert len(workers) == 1
+    while alive(workers[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(workers[0]), "the worker process outlived the killed batch"
     finished = {r["id"] for r in read_rows(out) if "summary" in r} if out.exists() else set()
     assert 12 <= len(finished) < n
     server_stats(slow_endpoint, reset=True)

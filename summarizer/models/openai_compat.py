@@ -112,6 +112,14 @@ class OpenAIModel(ModelBase):
                 continue
             return self._response(raw, mode)
 
+    def reachable(self) -> bool:
+        """Does the endpoint answer (its model list, within a few seconds)? For a service's readiness probe."""
+        try:
+            self._client.with_options(timeout=READY_TIMEOUT_S).models.list()
+        except openai.OpenAIError:
+            return False
+        return True
+
     def close(self) -> None:
         """Close the blocking client (async clients close with their event loop, or :meth:`aclose`)."""
         self._client.close()
@@ -198,6 +206,9 @@ class OpenAIModel(ModelBase):
             body["response_format"] = {"type": "json_object"}
         return body
 
+
+#: Seconds a readiness probe waits for the endpoint's model list.
+READY_TIMEOUT_S = 3.0
 
 #: Verbatim passages an endpoint's schema may list as an ``enum`` (OpenAI documents at most 250 values of one enum
 #: with more than 7,500 characters in all; past these a quote stays a free string, checked after the answer).

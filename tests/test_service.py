@@ -1,0 +1,224 @@
+"""The HTTP service through a real uvicorn on loopback and a plain HTTP client: the contract (same summary as the
+library, errors as JSON with the right status), keys, and every limit (body size, rates, queue, timeout)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import uvicorn
+from helpers import start_latency_server, stop_process
+
+from summarizer import Limits, Summarizer, Summary
+from summarizer.models import ScriptedModel
+from summarizer.service.app import ServiceConfig, create_app
+from summarizer.service.keys import KeyStore
+
+REPO = Path(__file__).resolve().parents[1]
+SUMMARIZER = [str(Path(sys.executable).parent / "summarizer")]
+#: No waiting on retries in tests: a transient failure is retried once, at once.
+FAST = Limits(transient_attempts=2, initial_backoff_s=0.0, max_backoff_s=0.0, max_retry_after_s=0.0, timeout_s=2.0)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` on a real uvicorn on loopback, in a thread; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def comparable(summary: dict[str, Any]) -> dict[str, Any]:
+    summary = dict(summary, provenance={k: v for k, v in summary["provenance"].items()
+                                        if k not in ("latency_s", "created_at", "cached")})
+    return summary
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """``summarizer serve`` itself (the command), with the fake model and a database of its own."""
+    home = tmp_path_factory.mktemp("home")
+    db = home / "service.db"
+    port = free_port()
+    env = {**os.environ, "SUMMARIZER_HOME": str(home)}
+    proc = subprocess.Popen([*SUMMARIZER, "serve", "--port", str(port), "--model", "fake/x", "--db", str(db),
+                             "--max-body", "200000", "--key-rpm", "1000"], env=env, stderr=subprocess.PIPE,
+                            text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx2.get(f"{base}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx2.HTTPError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "summarizer serve did not start"
+        time.sleep(0.1)
+    yield base, db
+    stop_process(proc)  # type: ignore[arg-type]
+
+
+def test_a_summary_over_http_is_the_librarys(served: tuple[str, Path], seed: str) -> None:
+    base, _ = served
+    r = httpx2.post(f"{base}/v1/summaries", json={"article": seed, "options": {"max_claims": 4}}, timeout=30)
+    assert r.status_code == 200, r.text
+    with Summarizer("fake/x", cache=False) as session:
+        expected = session.summarize(seed, options=session.options.model_copy(update={"max_claims": 4}))
+    assert comparable(r.json()) == comparable(expected.model_dump(mode="json"))
+    Summary.model_validate(r.json()).verify(seed)  # offsets index the article as sent
+    assert httpx2.get(f"{base}/healthz").json()["status"] == "ok"
+    schema = httpx2.get(f"{base}/openapi.json").json()  # open while no key exists
+    assert {"Summary", "SummarizeOptions", "Claim", "ErrorResponse"} <= set(schema["components"]["schemas"])
+
+
+@pytest.mark.parametrize(("body", "status", "kind"), [
+    ({"article": ""}, 422, "ArticleError"),
+    ({"article": "\x00\x01binary"}, 422, "ArticleError"),
+    ({"article": "word " * 30_000}, 422, "ArticleError"),  # over the library's 100,000 characters
+    ({"article": "text", "options": {"max_claims": 0}}, 422, "ValidationError"),
+    ({"article": "text", "options": {"no_such_option": 1}}, 422, "ValidationError"),
+    ({"article": "text", "model": "local/not-served"}, 422, "ConfigurationError"),
+    ({"text": "the wrong field"}, 422, "ValidationError"),
+])
+def test_bad_requests_are_json_errors(served: tuple[str, Path], body: dict[str, Any], status: int,
+                                      kind: str) -> None:
+    r = httpx2.post(f"{served[0]}/v1/summaries", json=body, timeout=30)
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["type"] == kind and r.json()["error"]["message"]
+
+
+def test_bodies_over_the_limit_are_refused_before_they_are_read(served: tuple[str, Path]) -> None:
+    base = served[0]
+    big = json.dumps({"article": "a" * 300_000}).encode()
+    r = httpx2.post(f"{base}/v1/summaries", content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["type"] == "BodyTooLarge"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        for i in range(0, len(big), 16_384):
+            yield big[i : i + 16_384]
+
+    r = httpx2.post(f"{base}/v1/summaries", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["type"] == "BodyTooLarge"
+    r = httpx2.post(f"{base}/v1/summaries", content=b'{"article": "x', headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and "not JSON" in r.json()["error"]["message"]
+
+
+def test_keys_once_one_exists(tmp_path: Path, seed: str) -> None:
+    db = tmp_path / "service.db"
+    store = KeyStore(db)
+    record, key = store.create("newsroom-cms", rpm=2)
+    assert key.startswith("sk-sum-") and key.split(".", 1)[1] not in db.read_bytes().decode("latin-1")  # hash only
+    app = create_app(ServiceConfig(db=db, cache=False), keys=store, session=Summarizer("fake/x", cache=False))
+    with serving(app) as base:
+        assert httpx2.get(f"{base}/healthz").status_code == 200  # the allow-list
+        assert httpx2.get(f"{base}/readyz").status_code == 200
+        for headers in ({}, {"Authorization": "Bearer sk-sum-00000000.nope"}, {"X-API-Key": key + "x"}):
+            r = httpx2.post(f"{base}/v1/summaries", json={"article": seed}, headers=headers)
+            assert r.status_code == 401 and r.json()["error"]["type"] == "Unauthorized", headers
+        assert httpx2.get(f"{base}/metrics").status_code == 401
+        assert httpx2.get(f"{base}/openapi.json").status_code == 401  # every route but the probes
+        ok = httpx2.post(f"{base}/v1/summaries", json={"article": seed}, headers={"Authorization": f"Bearer {key}"},
+                         timeout=30)
+        assert ok.status_code == 200, ok.text
+        again = httpx2.post(f"{base}/v1/summaries", json={"article": seed}, headers={"X-API-Key": key}, timeout=30)
+        assert again.status_code == 200
+        limited = httpx2.post(f"{base}/v1/summaries", json={"article": seed}, headers={"X-API-Key": key})
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1  # this key's 2 per minute
+        other, other_key = store.create("notebook")
+        assert httpx2.post(f"{base}/v1/summaries", json={"article": seed}, headers={"X-API-Key": other_key},
+                           timeout=30).status_code == 200  # another key's rate is its own
+        store.revoke(other.id)
+        assert httpx2.post(f"{base}/v1/summaries", json={"article": seed},
+                           headers={"X-API-Key": other_key}).status_code == 401
+        metrics = httpx2.get(f"{base}/metrics", headers={"X-API-Key": key}).text
+    assert 'summarizer_http_requests_total{route="/v1/summaries",status="200"} 3.0' in metrics
+    assert 'summarizer_errors_total{type="Unauthorized"}' in metrics
+    assert 'summarizer_errors_total{type="RateLimited"} 1.0' in metrics
+    assert "summarizer_model_tokens_total" in metrics and "summarizer_queue_depth 0.0" in metrics
+    assert key not in metrics and record.id in [k.id for k in store.list()]
+
+
+@pytest.fixture
+def slow_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    proc, url = start_latency_server(latency=1.0)
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    yield url
+    stop_process(proc)
+
+
+def test_a_full_queue_is_503_and_a_slow_summary_504(tmp_path: Path, seed: str, slow_endpoint: str) -> None:
+    session = Summarizer("openai/latency", cache=False, limits=FAST)
+    config = ServiceConfig(db=tmp_path / "s.db", concurrency=1, queue=1, request_timeout_s=5.0)
+    with serving(create_app(config, session=session)) as base, ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda _: httpx2.post(f"{base}/v1/summaries", json={"article": seed}, timeout=30),
+                                range(4)))
+        statuses = sorted(r.status_code for r in replies)
+        assert statuses == [200, 200, 503, 503], [r.text for r in replies]
+        full = next(r for r in replies if r.status_code == 503)
+        assert full.json()["error"]["type"] == "QueueFull" and full.headers["Retry-After"] == "1"
+    session = Summarizer("openai/latency", cache=False, limits=FAST)
+    config = ServiceConfig(db=tmp_path / "s.db", request_timeout_s=0.3)
+    with serving(create_app(config, session=session)) as base:
+        r = httpx2.post(f"{base}/v1/summaries", json={"article": seed}, timeout=30)
+    assert r.status_code == 504 and r.json()["error"]["type"] == "Timeout"
+
+
+def test_model_failures_are_502_and_an_unreachable_endpoint_503(tmp_path: Path, seed: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    model = ScriptedModel.replies(["not json"] * 6)
+    garbage = Summarizer(model, cache=True)
+    with serving(create_app(ServiceConfig(db=tmp_path / "s.db"), session=garbage)) as base:
+        r = httpx2.post(f"{base}/v1/summaries", json={"article": seed}, timeout=30)
+        assert r.status_code == 502 and r.json()["error"]["type"] == "OutputError"
+        again = httpx2.post(f"{base}/v1/summaries", json={"article": seed}, timeout=30)
+        assert again.status_code == 502 and len(model.requests) == 6  # a failure is not cached: asked again
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")  # nothing listens there
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    down = Summarizer("openai/latency", cache=False, limits=FAST)
+    with serving(create_app(ServiceConfig(db=tmp_path / "s.db"), session=down)) as base:
+        r = httpx2.post(f"{base}/v1/summaries", json={"article": seed}, timeout=30)
+        assert r.status_code == 503 and r.json()["error"]["type"] == "TransientModelError"
+        assert int(r.headers["Retry-After"]) >= 1
+        ready = httpx2.get(f"{base}/readyz", timeout=30)
+        assert ready.status_code == 503 and ready.json()["error"]["type"] == "ModelUnreachable"
+
+
+def test_no_key_no_binding_beyond_loopback(tmp_path: Path) -> None:
+    env = {**os.environ, "SUMMARIZER_HOME": str(tmp_path)}
+    r = subprocess.run([*SUMMARIZER, "serve", "--host", "0.0.0.0", "--port", str(free_port()), "--model", "fake/x"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 4 and "no API key exists" in r.stderr and "Traceback" not in r.stderr
+    made = subprocess.run([*SUMMARIZER, "keys", "create", "--name", "cms"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert made.returncode == 0 and made.stdout.startswith("sk-sum-") and "shown only now" in made.stderr
+    listed = subprocess.run([*SUMMARIZER, "keys", "list"], env=env, capture_output=True, text=True, timeout=60)
+    assert "cms" in listed.stdout and made.stdout.strip() not in listed.stdout
