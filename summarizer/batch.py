@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import ArticleError, ConfigurationError
+from .options import SummarizeOptions
 from .schema import Summary
 from .session import Failure, Result, Summarizer
 
@@ -264,13 +265,13 @@ OnRow = Callable[[BatchReport, dict[str, Any]], None]
 
 
 def run_batch(session: Summarizer, rows: Iterable[InputRow | BadRow], sink: Sink, *, retry_failed: bool = True,
-              on_row: OnRow | None = None) -> BatchReport:
+              on_row: OnRow | None = None, options: SummarizeOptions | None = None) -> BatchReport:
     """Summarise every row not already finished in ``sink``; write each result as it comes; compact at the end.
 
     Per-article problems (bad text, model failures, invalid output) are error rows; the run goes on. Ctrl-C stops
     it with what was written kept (``interrupted``), and the file left as it is for the next run to resume. A
     :class:`ConfigurationError` met mid-run (the endpoint refuses the key, does not know the model) is raised: it is
-    no article's fault, and every other row would fail the same way.
+    no article's fault, and every other row would fail the same way. ``options``: instead of the session's.
     """
     started = time.perf_counter()
     report = BatchReport()
@@ -335,7 +336,7 @@ def run_batch(session: Summarizer, rows: Iterable[InputRow | BadRow], sink: Sink
             emit(result_row(bad.id, bad.extra, failure), failure)
 
     try:
-        for index, result in session.as_completed(todo()):
+        for index, result in session.as_completed(todo(), options=options):
             drain()
             if isinstance(result, Failure) and isinstance(result.exception, ConfigurationError):
                 raise result.exception  # a refused key or unknown model is not this article's fault: stop, resumable

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,7 +21,7 @@ from typing import Any
 import httpx2
 import pytest
 import uvicorn
-from helpers import start_latency_server, stop_process
+from helpers import server_stats, start_latency_server, stop_process
 
 from summarizer import Limits, Summarizer, Summary
 from summarizer.models import ScriptedModel
@@ -27,6 +29,7 @@ from summarizer.service.app import ServiceConfig, create_app
 from summarizer.service.keys import KeyStore
 
 REPO = Path(__file__).resolve().parents[1]
+FRANK = REPO.parent / "shared" / "data" / "frank" / "articles.jsonl"
 SUMMARIZER = [str(Path(sys.executable).parent / "summarizer")]
 #: No waiting on retries in tests: a transient failure is retried once, at once.
 FAST = Limits(transient_attempts=2, initial_backoff_s=0.0, max_backoff_s=0.0, max_retry_after_s=0.0, timeout_s=2.0)
@@ -222,3 +225,92 @@ def test_no_key_no_binding_beyond_loopback(tmp_path: Path) -> None:
     assert made.returncode == 0 and made.stdout.startswith("sk-sum-") and "shown only now" in made.stderr
     listed = subprocess.run([*SUMMARIZER, "keys", "list"], env=env, capture_output=True, text=True, timeout=60)
     assert "cms" in listed.stdout and made.stdout.strip() not in listed.stdout
+
+
+def frank_rows(n: int) -> bytes:
+    rows = [json.loads(line) for line in FRANK.read_text(encoding="utf-8").splitlines()[:n]]
+    return "".join(json.dumps({"id": r["id"], "article": r["article"], "source": "frank"}) + "\n"
+                   for r in rows).encode()
+
+
+def start_serve(home: Path, port: int, endpoint: str, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "SUMMARIZER_HOME": str(home), "OPENAI_BASE_URL": endpoint, "OPENAI_API_KEY": "k"}
+    proc = subprocess.Popen([*SUMMARIZER, "serve", "--port", str(port), "--model", "openai/latency", "--db",
+                             str(home / "service.db"), *extra], env=env, stderr=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx2.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return proc
+        except httpx2.HTTPError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "summarizer serve did not start"
+        time.sleep(0.1)
+
+
+def wait_for(base: str, job: str, headers: dict[str, str], until: Any, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = httpx2.get(f"{base}/v1/batches/{job}", headers=headers, timeout=10).json()
+        if until(state):
+            return state
+        assert time.monotonic() < deadline, state
+        time.sleep(0.05)
+
+
+def test_a_batch_job_survives_a_killed_server(tmp_path: Path) -> None:
+    latency, endpoint = start_latency_server(latency=0.2)
+    n = 30
+    try:
+        key = KeyStore(tmp_path / "service.db").create("cms")[1]
+        other = KeyStore(tmp_path / "service.db").create("someone-else")[1]
+        headers = {"X-API-Key": key, "Content-Type": "application/x-ndjson"}
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = start_serve(tmp_path, port, endpoint, "--concurrency", "2", "--no-cache")
+        made = httpx2.post(f"{base}/v1/batches", content=frank_rows(n), headers=headers,
+                           params={"options": json.dumps({"max_claims": 3})}, timeout=30)
+        assert made.status_code == 202, made.text
+        job = made.json()["id"]
+        assert made.json()["counts"]["total"] == n
+        assert httpx2.get(f"{base}/v1/batches/{job}", headers={"X-API-Key": other}).status_code == 404
+        assert httpx2.get(f"{base}/v1/batches/{job}/results", headers={"X-API-Key": other}).status_code == 404
+        running = wait_for(base, job, headers, lambda s: s["counts"]["done"] >= 6)
+        assert running["status"] == "running" and running["counts"]["running"] == 2
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
+        with sqlite3.connect(tmp_path / "service.db") as db:  # what the killed server had written
+            written = {r[0] for r in db.execute("SELECT row_id FROM job_rows WHERE job = ? AND ok = 1", (job,))}
+        assert 6 <= len(written) < n
+        server_stats(endpoint, reset=True)
+
+        server = start_serve(tmp_path, port, endpoint, "--concurrency", "2", "--no-cache")  # resumes the job
+        final = wait_for(base, job, headers, lambda s: s["status"] not in ("queued", "running"))
+        assert final["status"] == "done" and final["counts"]["done"] == n, final
+        rows = [json.loads(line) for line in httpx2.get(f"{base}/v1/batches/{job}/results", headers=headers,
+                                                          timeout=30).text.splitlines()]
+        calls = sum(r["summary"]["provenance"]["attempts"] for r in rows if r["id"] not in written)
+        assert server_stats(endpoint)["requests"] == calls  # only the unfinished articles were sent after the kill
+        stop_process(server)
+    finally:
+        stop_process(latency)
+    expected = [json.loads(line)["id"] for line in frank_rows(n).decode().splitlines()]
+    assert [r["id"] for r in rows] == expected  # exactly one row per id, in input order
+    assert all("summary" in r and r["source"] == "frank" for r in rows)
+    assert all(len(r["summary"]["claims"]) <= 3 for r in rows)  # the job's options
+
+
+def test_a_cancelled_batch_keeps_its_finished_rows(tmp_path: Path, slow_endpoint: str) -> None:
+    session = Summarizer("openai/latency", cache=False, limits=FAST.model_copy(update={"concurrency": 1}))
+    with serving(create_app(ServiceConfig(db=tmp_path / "s.db"), session=session)) as base:
+        made = httpx2.post(f"{base}/v1/batches", content=frank_rows(20), timeout=30).json()
+        wait_for(base, made["id"], {}, lambda s: s["counts"]["done"] >= 1)
+        cancelled = httpx2.post(f"{base}/v1/batches/{made['id']}/cancel", timeout=30)
+        assert cancelled.status_code == 200
+        final = wait_for(base, made["id"], {}, lambda s: s["status"] not in ("queued", "running"))
+        assert final["status"] == "cancelled" and 1 <= final["counts"]["done"] < 20
+        rows = httpx2.get(f"{base}/v1/batches/{made['id']}/results", timeout=30).text.splitlines()
+        assert len(rows) == final["counts"]["done"]
+        empty = httpx2.post(f"{base}/v1/batches", content=b"\n\n", timeout=30)
+        assert empty.status_code == 422 and empty.json()["error"]["type"] == "ArticleError"
+        assert httpx2.get(f"{base}/v1/batches/job_nope", timeout=30).status_code == 404

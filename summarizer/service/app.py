@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from aiolimiter import AsyncLimiter
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +43,7 @@ from ..errors import ArticleError, ConfigurationError, ModelError, OutputError, 
 from ..options import DEFAULT_CONCURRENCY, Limits, SummarizeOptions
 from ..schema import Summary
 from ..session import Summarizer
+from .jobs import JobRunner, JobStore, new_job_id
 from .keys import ApiKey, KeyStore
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 OPEN_ROUTES = frozenset({"/healthz", "/readyz"})
 #: Largest request body by default (an article at the library's limit, 100,000 characters, is at most ~400 KB).
 DEFAULT_MAX_BODY_BYTES = 1_000_000
+#: Largest batch upload (a JSONL body of articles) by default.
+DEFAULT_BATCH_MAX_BODY_BYTES = 200_000_000
 DEFAULT_QUEUE = 64
 DEFAULT_REQUEST_TIMEOUT_S = 600.0
 #: Requests per minute a key may make unless it has its own rate.
@@ -67,6 +70,7 @@ class ServiceConfig:
     concurrency: int = DEFAULT_CONCURRENCY
     queue: int = DEFAULT_QUEUE
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    batch_max_body_bytes: int = DEFAULT_BATCH_MAX_BODY_BYTES
     request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
     key_rpm: float | None = DEFAULT_KEY_RPM
     key_tpm: float | None = None
@@ -202,32 +206,31 @@ class _KeyRates:
 class _BodyLimit:
     """Refuse a body over the limit before reading it (``Content-Length``), or as soon as it passes the limit."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, batch_limit: int) -> None:
+        self.app, self.limit, self.batch_limit = app, limit, batch_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.batch_limit if scope["path"] == "/v1/batches" else self.limit
+        message = f"the request body is over this server's limit of {limit:,} bytes"
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await JSONResponse(_error_json("BodyTooLarge", self._message()), status_code=413)(scope, receive, send)
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await JSONResponse(_error_json("BodyTooLarge", message), status_code=413)(scope, receive, send)
             return
         seen = 0
 
         async def counted() -> Message:
             nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:  # an HTTPException: FastAPI passes it on while it reads the body
-                    raise HTTPException(413, self._message())
-            return message
+            event = await receive()
+            if event["type"] == "http.request":
+                seen += len(event.get("body", b""))
+                if seen > limit:  # an HTTPException: FastAPI passes it on while it reads the body
+                    raise HTTPException(413, message)
+            return event
 
         await self.app(scope, counted, send)
-
-    def _message(self) -> str:
-        return f"the request body is over this server's limit of {self.limit:,} bytes"
 
 
 def _error_json(kind: str, message: str) -> dict[str, Any]:
@@ -252,6 +255,8 @@ class _State:
         self.default = session
         self.ready = False
         self.started = time.time()
+        self.jobs = JobStore(keys.path)
+        self.runner = JobRunner(self.jobs, self.session_for)
 
     def limits(self) -> Limits:
         return self.config.limits.model_copy(update={"concurrency": self.config.concurrency})
@@ -293,10 +298,12 @@ def create_app(config: ServiceConfig | None = None, *, keys: KeyStore | None = N
         owned = session is None
         try:
             await asyncio.to_thread(state.default.load)  # weights, a runtime: before ready, off the loop
+            state.runner.start()  # jobs a killed server left unfinished resume now
             state.ready = True
             yield
         finally:
             state.ready = False
+            await asyncio.to_thread(state.runner.stop)
             for s in [*state.sessions.values(), *([state.default] if owned else [])]:
                 await s.aclose()
 
@@ -307,7 +314,7 @@ def create_app(config: ServiceConfig | None = None, *, keys: KeyStore | None = N
     if config.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"])
-    app.add_middleware(_BodyLimit, limit=config.max_body_bytes)
+    app.add_middleware(_BodyLimit, limit=config.max_body_bytes, batch_limit=config.batch_max_body_bytes)
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
@@ -403,5 +410,59 @@ def create_app(config: ServiceConfig | None = None, *, keys: KeyStore | None = N
             state.metrics.tokens.labels("prompt").inc(summary.provenance.prompt_tokens)
             state.metrics.tokens.labels("completion").inc(summary.provenance.completion_tokens)
         return summary
+
+    @app.post("/v1/batches", status_code=202, summary="Start a batch job from a JSONL body of {id, article} rows",
+              openapi_extra={"requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                                             "required": True}})
+    async def create_batch(request: Request, key: Key, model: str | None = None,
+                           options: Annotated[str | None, Query(description="SummarizeOptions as JSON")] = None,
+                           ) -> dict[str, Any]:
+        session = state.session_for(model)
+        try:
+            opts = SummarizeOptions.model_validate_json(options) if options else session.options
+        except ValueError as exc:
+            raise ServiceError(422, "ValidationError", f"options: {exc}") from None
+        job_id = new_job_id()
+        path = state.jobs.input_path(job_id)
+        rows, last = 0, b"\n"
+        with path.open("wb") as f:  # streamed to disk, never whole in memory (the body limit applies as it comes)
+            try:
+                async for chunk in request.stream():
+                    f.write(chunk)
+                    rows += chunk.count(b"\n")
+                    last = chunk[-1:] or last
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+        rows += last != b"\n"
+        if path.stat().st_size == 0 or not path.read_bytes().strip():
+            path.unlink()
+            raise ServiceError(422, "ArticleError", "the batch body is empty: send JSONL rows of {\"id\", \"article\"}")
+        job = state.jobs.create(key.id if key is not None else "", session.model.name, opts, rows, job_id)
+        state.runner.submit(job.id)
+        return job.public(0)
+
+    def owned(job_id: str, key: ApiKey | None) -> Any:
+        job = state.jobs.get(job_id, owner=key.id if key is not None else "")
+        if job is None:
+            raise ServiceError(404, "NotFound", f"no batch job {job_id!r}")
+        return job
+
+    @app.get("/v1/batches/{job_id}", summary="A batch job's status and counts")
+    async def get_batch(job_id: str, key: Key) -> dict[str, Any]:
+        return dict(owned(job_id, key).public(state.runner.running(job_id)))
+
+    @app.get("/v1/batches/{job_id}/results", summary="A batch job's result rows (JSONL, streamed)",
+             response_class=StreamingResponse)
+    async def batch_results(job_id: str, key: Key) -> StreamingResponse:
+        owned(job_id, key)
+        return StreamingResponse(state.jobs.rows(job_id), media_type="application/x-ndjson")
+
+    @app.post("/v1/batches/{job_id}/cancel", summary="Cancel a batch job (finished rows stay)")
+    async def cancel_batch(job_id: str, key: Key) -> dict[str, Any]:
+        job = owned(job_id, key)
+        if job.status in ("queued", "running"):
+            state.runner.cancel(job_id)
+        return dict(owned(job_id, key).public(0))
 
     return app
