@@ -6,22 +6,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
-from helpers import server_stats, start_latency_server, stop_process
+from helpers import free_port, server_stats, serving, start_latency_server, stop_process
 
 from summarizer import Limits, Summarizer, Summary
 from summarizer.models import ScriptedModel
@@ -33,30 +29,6 @@ FRANK = REPO.parent / "shared" / "data" / "frank" / "articles.jsonl"
 SUMMARIZER = [str(Path(sys.executable).parent / "summarizer")]
 #: No waiting on retries in tests: a transient failure is retried once, at once.
 FAST = Limits(transient_attempts=2, initial_backoff_s=0.0, max_backoff_s=0.0, max_retry_after_s=0.0, timeout_s=2.0)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """``app`` on a real uvicorn on loopback, in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def comparable(summary: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from aiolimiter import AsyncLimiter
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,8 +48,13 @@ from .keys import ApiKey, KeyStore
 
 log = logging.getLogger(__name__)
 
-#: Routes that need no key: liveness and readiness probes (a load balancer has no key).
-OPEN_ROUTES = frozenset({"/healthz", "/readyz"})
+#: Routes that need no key: liveness and readiness probes (a load balancer has no key), and the page with its
+#: assets (they hold no data; the calls the page makes send the key the user types into it).
+OPEN_ROUTES = frozenset({"/healthz", "/readyz", "/"})
+OPEN_PREFIXES = ("/assets/",)
+#: The page's files (served from the package: no build step, no network at run time).
+STATIC = Path(__file__).with_name("static")
+ASSETS = {"page.js": "text/javascript", "page.css": "text/css"}
 #: Largest request body by default (an article at the library's limit, 100,000 characters, is at most ~400 KB).
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 #: Largest batch upload (a JSONL body of articles) by default.
@@ -321,7 +326,9 @@ def create_app(config: ServiceConfig | None = None, *, keys: KeyStore | None = N
         """The key first (before a body is read), then the route; every answer counted and timed."""
         started = time.perf_counter()
         try:
-            request.state.key = None if request.url.path in OPEN_ROUTES else authenticate(request)
+            path = request.url.path
+            is_open = path in OPEN_ROUTES or path.startswith(OPEN_PREFIXES)
+            request.state.key = None if is_open else authenticate(request)
         except ServiceError as exc:
             state.metrics.errors.labels(exc.kind).inc()
             response: Any = _error_response(exc)
@@ -364,6 +371,16 @@ def create_app(config: ServiceConfig | None = None, *, keys: KeyStore | None = N
     async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
         kind = {404: "NotFound", 405: "MethodNotAllowed", 413: "BodyTooLarge"}.get(exc.status_code, "HTTPError")
         return _error_response(ServiceError(exc.status_code, kind, str(exc.detail)))
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    @app.get("/assets/{name}", include_in_schema=False)
+    async def asset(name: str) -> FileResponse:
+        if name not in ASSETS:
+            raise ServiceError(404, "NotFound", f"no asset {name!r}")
+        return FileResponse(STATIC / name, media_type=ASSETS[name])
 
     @app.get("/healthz", include_in_schema=True, summary="Alive (no model call)")
     async def healthz() -> dict[str, Any]:
