@@ -119,7 +119,8 @@ def test_keys_once_one_exists(tmp_path: Path, seed: str) -> None:
             r = httpx2.post(f"{base}/v1/summaries", json={"article": seed}, headers=headers)
             assert r.status_code == 401 and r.json()["error"]["type"] == "Unauthorized", headers
         assert httpx2.get(f"{base}/metrics").status_code == 401
-        assert httpx2.get(f"{base}/openapi.json").status_code == 401  # every route but the probes
+        assert httpx2.get(f"{base}/v1/models").status_code == 401  # every route but the allow-list
+        assert httpx2.get(f"{base}/openapi.json").status_code == 200  # the docs hold no data
         ok = httpx2.post(f"{base}/v1/summaries", json={"article": seed}, headers={"Authorization": f"Bearer {key}"},
                          timeout=30)
         assert ok.status_code == 200, ok.text
@@ -286,3 +287,36 @@ def test_a_cancelled_batch_keeps_its_finished_rows(tmp_path: Path, slow_endpoint
         empty = httpx2.post(f"{base}/v1/batches", content=b"\n\n", timeout=30)
         assert empty.status_code == 422 and empty.json()["error"]["type"] == "ArticleError"
         assert httpx2.get(f"{base}/v1/batches/job_nope", timeout=30).status_code == 404
+
+
+def test_docs_uploads_cors_and_token_rates(tmp_path: Path, seed: str) -> None:
+    store = KeyStore(tmp_path / "s.db")
+    key = store.create("tight", tpm=3_000)[1]  # the seed's prompt estimate plus a 1,536-token answer: once a minute
+    config = ServiceConfig(db=tmp_path / "s.db", cache=False, max_body_bytes=20_000,
+                           batch_max_body_bytes=2_000_000)
+    app = create_app(config, keys=store, session=Summarizer("fake/x", cache=False))
+    with serving(app) as base:
+        docs = httpx2.get(f"{base}/docs")
+        assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text  # no CDN
+        assert "cdn" not in docs.text.lower()
+        assert httpx2.get(f"{base}/docs-assets/swagger-ui-bundle.js").status_code == 200
+        headers = {"X-API-Key": key}
+        assert httpx2.post(f"{base}/v1/summaries", json={"article": seed}, headers=headers,
+                           timeout=30).status_code == 200
+        limited = httpx2.post(f"{base}/v1/summaries", json={"article": seed}, headers=headers)
+        assert limited.status_code == 429 and "tokens per minute" in limited.json()["error"]["message"]
+        assert "access-control-allow-origin" not in httpx2.options(
+            f"{base}/v1/summaries", headers={"Origin": "https://cms.example", "Access-Control-Request-Method": "POST"}
+        ).headers  # CORS is off unless configured
+        body = frank_rows(40)
+        assert len(body) > 20_000  # over the request limit, under the batch upload's own
+        upload = httpx2.post(f"{base}/v1/batches", files={"file": ("articles.jsonl", body, "application/x-ndjson")},
+                             headers=headers, timeout=30)
+        assert upload.status_code == 202, upload.text
+        assert upload.json()["counts"]["total"] == 40
+    cors = create_app(ServiceConfig(db=tmp_path / "s.db", cors_origins=("https://cms.example",)), keys=store,
+                      session=Summarizer("fake/x", cache=False))
+    with serving(cors) as base:
+        pre = httpx2.options(f"{base}/v1/summaries", headers={"Origin": "https://cms.example",
+                                                               "Access-Control-Request-Method": "POST"})
+        assert pre.headers.get("access-control-allow-origin") == "https://cms.example"

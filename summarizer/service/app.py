@@ -32,7 +32,9 @@ from aiolimiter import AsyncLimiter
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,10 +50,10 @@ from .keys import ApiKey, KeyStore
 
 log = logging.getLogger(__name__)
 
-#: Routes that need no key: liveness and readiness probes (a load balancer has no key), and the page with its
-#: assets (they hold no data; the calls the page makes send the key the user types into it).
-OPEN_ROUTES = frozenset({"/healthz", "/readyz", "/"})
-OPEN_PREFIXES = ("/assets/",)
+#: Routes that need no key: liveness and readiness probes (a load balancer has no key), the page and the API's docs
+#: with their assets (they hold no data; the calls made from them send the key the user types in).
+OPEN_ROUTES = frozenset({"/healthz", "/readyz", "/", "/docs", "/openapi.json"})
+OPEN_PREFIXES = ("/assets/", "/docs-assets/")
 #: The page's files (served from the package: no build step, no network at run time).
 STATIC = Path(__file__).with_name("static")
 ASSETS = {"page.js": "text/javascript", "page.css": "text/css"}
@@ -278,6 +280,31 @@ class _State:
         return self.sessions[model]
 
 
+async def _upload(request: Request) -> AsyncIterator[bytes]:
+    """A batch body's bytes: the raw JSONL body, or the ``file`` field of a multipart upload (spooled to disk by the
+    form parser, then read in chunks)."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ServiceError(422, "ValidationError", "a multipart batch upload needs a 'file' field")
+        while chunk := await upload.read(1 << 20):
+            yield chunk
+        await form.close()
+        return
+    async for chunk in request.stream():
+        yield chunk
+
+
+def _swagger_assets() -> str | None:
+    """Swagger UI's files from the ``swagger-ui-bundle`` package (the serve extra), if installed."""
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:
+        return None
+    return str(swagger_ui_path)
+
+
 def _caller(request: Request) -> ApiKey | None:
     """The request's key, checked by the app's guard before routing (None: the service is open)."""
     key: ApiKey | None = request.state.key
@@ -312,13 +339,10 @@ def create_app(config: ServiceConfig | None = None, *, keys: KeyStore | None = N
             for s in [*state.sessions.values(), *([state.default] if owned else [])]:
                 await s.aclose()
 
-    app = FastAPI(title="summarizer", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="summarizer", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="News summaries you can check: claims with verbatim, verified evidence.",
                   responses={code: {"model": ErrorResponse} for code in (401, 413, 422, 429, 502, 503, 504)})
     app.state.service = state
-    if config.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "X-API-Key", "Content-Type"])
     app.add_middleware(_BodyLimit, limit=config.max_body_bytes, batch_limit=config.batch_max_body_bytes)
 
     @app.middleware("http")
@@ -339,6 +363,10 @@ def create_app(config: ServiceConfig | None = None, *, keys: KeyStore | None = N
         state.metrics.requests.labels(path, str(response.status_code)).inc()
         state.metrics.latency.labels(path).observe(time.perf_counter() - started)
         return response
+
+    if config.cors_origins:  # added last, so outermost: a browser's preflight carries no key
+        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type"])
 
     def authenticate(request: Request) -> ApiKey | None:
         """The caller's key; None when the service is open (no live key exists)."""
@@ -371,6 +399,19 @@ def create_app(config: ServiceConfig | None = None, *, keys: KeyStore | None = N
     async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
         kind = {404: "NotFound", 405: "MethodNotAllowed", 413: "BodyTooLarge"}.get(exc.status_code, "HTTPError")
         return _error_response(ServiceError(exc.status_code, kind, str(exc.detail)))
+
+    docs_assets = _swagger_assets()
+    if docs_assets is not None:  # the docs page's scripts from the package, not a CDN: no network at run time
+        app.mount("/docs-assets", StaticFiles(directory=docs_assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        if docs_assets is None:
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="summarizer API")
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="summarizer API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
@@ -444,7 +485,7 @@ def create_app(config: ServiceConfig | None = None, *, keys: KeyStore | None = N
         rows, last = 0, b"\n"
         with path.open("wb") as f:  # streamed to disk, never whole in memory (the body limit applies as it comes)
             try:
-                async for chunk in request.stream():
+                async for chunk in _upload(request):
                     f.write(chunk)
                     rows += chunk.count(b"\n")
                     last = chunk[-1:] or last
