@@ -193,6 +193,10 @@ def test_no_key_no_binding_beyond_loopback(tmp_path: Path) -> None:
     r = subprocess.run([*SUMMARIZER, "serve", "--host", "0.0.0.0", "--port", str(free_port()), "--model", "fake/x"],
                        env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 4 and "no API key exists" in r.stderr and "Traceback" not in r.stderr
+    unknown = subprocess.run([*SUMMARIZER, "serve", "--port", str(free_port()), "--model", "nope/x"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 4 and "unknown model provider" in unknown.stderr  # before binding anything
+    assert len(unknown.stderr.strip().splitlines()) == 1
     made = subprocess.run([*SUMMARIZER, "keys", "create", "--name", "cms"], env=env, capture_output=True, text=True,
                           timeout=60)
     assert made.returncode == 0 and made.stdout.startswith("sk-sum-") and "shown only now" in made.stderr

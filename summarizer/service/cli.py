@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 
 from ..errors import ConfigurationError
+from ..options import Limits
+from ..session import Summarizer
 from .keys import KeyStore
 
 keys_app = typer.Typer(no_args_is_help=True, help="Make, list and revoke the service's API keys.")
@@ -48,10 +50,13 @@ def serve(host: str, port: int, model: str | None, concurrency: int, queue: int,
     config = ServiceConfig(model=model, concurrency=concurrency, queue=queue, max_body_bytes=max_body,
                            request_timeout_s=timeout, key_rpm=key_rpm, cache=cache, db=keys.path,
                            cors_origins=tuple(cors_origins))
-    app = create_app(config, keys=keys)
-    mode = "keys required" if keys.any_live() else "open (no key exists; loopback only)"
-    typer.echo(f"summarizer serve: http://{host}:{port} ({mode}; docs at /docs)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    # the model resolved now: an unknown one, a missing key or package is one line and exit 4, before binding
+    with Summarizer(model, cache=cache, limits=Limits(concurrency=concurrency)) as session:
+        app = create_app(config, keys=keys, session=session)
+        mode = "keys required" if keys.any_live() else "open (no key exists; loopback only)"
+        typer.echo(f"summarizer serve: {session.model.name} on http://{host}:{port} ({mode}; the page at /, the API "
+                   "at /docs)", err=True)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
 
 
 @keys_app.command("create")
