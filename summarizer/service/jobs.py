@@ -2,7 +2,7 @@
 engine (:func:`summarizer.batch.run_batch`) into a database table (:class:`SqliteSink`) — the same row format and
 resume rules as ``summarizer batch``, written once in :mod:`summarizer.batch`.
 
-A job's input is kept as a file beside the database until the job is deleted, so a server killed mid-job resumes it
+A job's input is kept as a file beside the database (``jobs/<id>.jsonl``), so a server killed mid-job resumes it
 when it starts again: rows already in the table are skipped (finished articles never reach the model again), failed
 ones are retried, and the table ends with exactly one row per id. A job belongs to the key that made it; another
 key cannot see it (it is "not found", not "forbidden": ids are not disclosed).
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..batch import BadRow, BatchReport, InputRow, read_jsonl, run_batch
+from ..batch import BadRow, InputRow, read_jsonl, run_batch
 from ..options import SummarizeOptions
 from ..session import Summarizer
 
@@ -76,6 +76,7 @@ class JobStore:
                 options TEXT NOT NULL, error TEXT);
             CREATE TABLE IF NOT EXISTS job_rows (job TEXT NOT NULL, row_id TEXT NOT NULL, position INTEGER NOT NULL,
                 ok INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (job, row_id));
+            CREATE INDEX IF NOT EXISTS job_rows_position ON job_rows (job, position);
         """)
         self._lock = threading.Lock()
 
@@ -113,7 +114,7 @@ class JobStore:
                                (status, error, time.time(), job_id))
 
     def count(self, job_id: str) -> None:
-        """Recount the job's finished rows from its table."""
+        """Recount the job's finished rows from its table (once a run ends; :meth:`put` keeps them meanwhile)."""
         with self._lock:
             self._conn.execute(
                 "UPDATE jobs SET done = (SELECT COUNT(*) FROM job_rows WHERE job = ? AND ok = 1), "
@@ -136,13 +137,26 @@ class JobStore:
                 "SELECT row_id, ok FROM job_rows WHERE job = ?", (job_id,))}
 
     def put(self, job_id: str, row: dict[str, Any]) -> None:
+        """Store a row (replacing the id's earlier one) and keep the job's counts, in one transaction."""
         key, ok = str(row["id"]), "summary" in row
+        data = json.dumps(row, ensure_ascii=False)
         with self._lock:
-            self._conn.execute(
-                "INSERT INTO job_rows (job, row_id, position, ok, data) VALUES (?, ?, "
-                "(SELECT COALESCE(MAX(position), 0) + 1 FROM job_rows WHERE job = ?), ?, ?) "
-                "ON CONFLICT (job, row_id) DO UPDATE SET ok = excluded.ok, data = excluded.data",
-                (job_id, key, job_id, int(ok), json.dumps(row, ensure_ascii=False)))
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                old = self._conn.execute("SELECT ok FROM job_rows WHERE job = ? AND row_id = ?",
+                                         (job_id, key)).fetchone()
+                self._conn.execute(
+                    "INSERT INTO job_rows (job, row_id, position, ok, data) VALUES (?, ?, "
+                    "(SELECT COALESCE(MAX(position), 0) + 1 FROM job_rows WHERE job = ?), ?, ?) "
+                    "ON CONFLICT (job, row_id) DO UPDATE SET ok = excluded.ok, data = excluded.data",
+                    (job_id, key, job_id, int(ok), data))
+                was_ok, was_failed = (old is not None and old[0] == 1), (old is not None and old[0] == 0)
+                self._conn.execute("UPDATE jobs SET done = done + ?, failed = failed + ?, updated = ? WHERE id = ?",
+                                   (int(ok) - was_ok, int(not ok) - was_failed, time.time(), job_id))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
 
     def order(self, job_id: str, order: list[str]) -> None:
         with self._lock:
@@ -244,7 +258,7 @@ class JobRunner:
         self._running_width = session.limits.concurrency
         self.store.set_status(job_id, "running")
         try:
-            run_batch(session, self._rows(job_id), SqliteSink(self.store, job_id), on_row=self._counted(job_id),
+            run_batch(session, self._rows(job_id), SqliteSink(self.store, job_id),
                       options=SummarizeOptions.model_validate(job.options))
         except JobCancelled:  # by its owner (cancelled), or the server stopping (queued: resumed when it starts)
             self.store.count(job_id)
@@ -252,12 +266,6 @@ class JobRunner:
             return
         self.store.count(job_id)
         self.store.set_status(job_id, "done")
-
-    def _counted(self, job_id: str) -> Any:
-        def on_row(report: BatchReport, row: dict[str, Any]) -> None:
-            self.store.count(job_id)
-
-        return on_row
 
     def _rows(self, job_id: str) -> Iterator[InputRow | BadRow]:
         for row in read_jsonl(self.store.input_path(job_id)):
