@@ -181,6 +181,8 @@ def serve_cmd(
     port: Annotated[int, typer.Option(min=0, max=65535)] = 8080,
     model: Annotated[str | None, typer.Option("--model", "-m", help="provider/model to serve; default "
                                                "$SUMMARIZER_MODEL or the embedded default.")] = None,
+    also: Annotated[list[str] | None, typer.Option("--also", help="Another model a request may name (repeat for "
+                                                   "more).")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Summaries worked on at once.")] = (
         DEFAULT_CONCURRENCY
     ),
@@ -201,8 +203,8 @@ def serve_cmd(
     """Serve the summarizer over HTTP (needs the serve extra): POST /v1/summaries, /healthz, /readyz, /metrics."""
     from .service.cli import serve
 
-    serve(host, port, model, concurrency, queue, max_body, timeout, key_rpm, db, cors_origin or [], allow_open,
-          not no_cache, logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower())
+    serve(host, port, model, also or [], concurrency, queue, max_body, timeout, key_rpm, db, cors_origin or [],
+          allow_open, not no_cache, logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower())
 
 
 @app.command("schema")

@@ -261,7 +261,6 @@ class _State:
         self.sessions: dict[str, Summarizer] = {}
         self.default = session
         self.ready = False
-        self.started = time.time()
         self.jobs = JobStore(keys.path)
         self.runner = JobRunner(self.jobs, self.session_for)
 

@@ -32,9 +32,9 @@ def is_loopback(host: str) -> bool:
             return False
 
 
-def serve(host: str, port: int, model: str | None, concurrency: int, queue: int, max_body: int, timeout: float,
-          key_rpm: float | None, db: Path | None, cors_origins: list[str], allow_open: bool, cache: bool,
-          log_level: str) -> None:
+def serve(host: str, port: int, model: str | None, also: list[str], concurrency: int, queue: int, max_body: int,
+          timeout: float, key_rpm: float | None, db: Path | None, cors_origins: list[str], allow_open: bool,
+          cache: bool, log_level: str) -> None:
     try:
         import uvicorn
 
@@ -47,9 +47,11 @@ def serve(host: str, port: int, model: str | None, concurrency: int, queue: int,
         raise ConfigurationError(
             f"no API key exists, so the service would be open to anyone who can reach {host}: make one with "
             "`summarizer keys create --name …`, bind 127.0.0.1, or pass --allow-open")
-    config = ServiceConfig(model=model, concurrency=concurrency, queue=queue, max_body_bytes=max_body,
-                           request_timeout_s=timeout, key_rpm=key_rpm, cache=cache, db=keys.path,
-                           cors_origins=tuple(cors_origins))
+    for name in also:  # every model offered is resolved now, not on a client's first request
+        Summarizer(name, cache=False).close()
+    config = ServiceConfig(model=model, models=tuple(also), concurrency=concurrency, queue=queue,
+                           max_body_bytes=max_body, request_timeout_s=timeout, key_rpm=key_rpm, cache=cache,
+                           db=keys.path, cors_origins=tuple(cors_origins))
     # the model resolved now: an unknown one, a missing key or package is one line and exit 4, before binding
     with Summarizer(model, cache=cache, limits=Limits(concurrency=concurrency)) as session:
         app = create_app(config, keys=keys, session=session)
