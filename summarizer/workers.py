@@ -96,7 +96,8 @@ class Workers:
             summary: Summary = value
             return summary
         finally:
-            proc.release()
+            with self._lock:
+                proc.load -= 1
             if not finished:  # a failed call or a cancel: the worker drops the article's steps
                 proc.tell(job, "close", None)
 
@@ -164,9 +165,6 @@ class _Process:
         """A message with no answer."""
         if self.alive:
             self._outbox.put((job, verb, value))
-
-    def release(self) -> None:
-        self.load -= 1
 
     def stop(self) -> None:
         self._outbox.put(None)  # the writer closes the pipe: the worker reads the end and exits
