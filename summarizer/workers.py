@@ -64,7 +64,8 @@ class _Choices:
 
 
 class Workers:
-    """``count`` worker processes, each running the steps of the articles given to it (started when first used)."""
+    """``count`` worker processes, each running the steps of the articles given to it (started when this is made; a
+    dead one is replaced when the next article comes)."""
 
     def __init__(self, count: int, facts: ModelFacts) -> None:
         self.count = max(1, count)
@@ -200,6 +201,8 @@ class _Process:
         except Exception as exc:  # a torn or unreadable message: this worker is done, its articles fail
             log.warning("reading from a worker process failed: %s: %s", type(exc).__name__, exc)
             self.popen.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):  # reap it (and learn how it ended)
+            self.popen.wait(timeout=5)
         with self._lock:
             self.alive = False
             pending, self._pending = self._pending, {}
