@@ -190,14 +190,16 @@ class _KeyRates:
         self.rpm, self.tpm = rpm, tpm
         self._buckets: dict[str, tuple[AsyncLimiter | None, AsyncLimiter | None]] = {}
 
-    async def take(self, key: ApiKey | None, tokens: int) -> None:
+    async def take(self, key: ApiKey | None, count_tokens: Callable[[], int]) -> None:
+        """Take one request and ``count_tokens()`` tokens from the key's buckets (counted only under a token rate:
+        an embedded model's tokenizer is not free), or raise the 429."""
         name = key.id if key is not None else ""
         if name not in self._buckets:
             rpm = key.rpm if key is not None and key.rpm else self.rpm
             tpm = key.tpm if key is not None and key.tpm else self.tpm
             self._buckets[name] = (AsyncLimiter(rpm, 60) if rpm else None, AsyncLimiter(tpm, 60) if tpm else None)
         requests, toks = self._buckets[name]
-        tokens = min(tokens, int(toks.max_rate)) if toks is not None else 0  # one huge article must still go
+        tokens = min(count_tokens(), int(toks.max_rate)) if toks is not None else 0  # a huge article must still go
         if requests is not None and not requests.has_capacity():
             raise ServiceError(429, "RateLimited", "too many requests for this key",
                                retry_after=math.ceil(60 / requests.max_rate))
@@ -394,6 +396,10 @@ def create_app(config: ServiceConfig | None = None, *, keys: KeyStore | None = N
         state.metrics.errors.labels("ValidationError").inc()
         return _error_response(ServiceError(422, "ValidationError", problems or "invalid request"))
 
+    @app.exception_handler(Exception)
+    async def on_bug(request: Request, exc: Exception) -> JSONResponse:
+        return _error_response(error_for(exc))  # logged there, with its traceback; the client gets JSON too
+
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
         kind = {404: "NotFound", 405: "MethodNotAllowed", 413: "BodyTooLarge"}.get(exc.status_code, "HTTPError")
@@ -452,8 +458,7 @@ def create_app(config: ServiceConfig | None = None, *, keys: KeyStore | None = N
         assert state.admission is not None
         session = state.session_for(body.model)
         options = body.options or session.options
-        tokens = session.model.count_tokens(body.article) + options.max_tokens
-        await state.rates.take(key, tokens)
+        await state.rates.take(key, lambda: session.model.count_tokens(body.article) + options.max_tokens)
         async with state.admission.enter():
             try:
                 summary = await asyncio.wait_for(session.asummarize(body.article, options=options),
