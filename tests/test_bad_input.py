@@ -41,7 +41,7 @@ def test_refused_before_any_model_call(name: str, data: bytes, message: str) -> 
     model = ScriptedModel()
     with Summarizer(model, cache=False) as session, pytest.raises(ArticleError, match=message):
         session.summarize(data)
-    assert model.requests == []
+    assert not model.requests
 
 
 @pytest.mark.parametrize(("name", "data", "message"), REFUSED[:8], ids=[r[0] for r in REFUSED[:8]])

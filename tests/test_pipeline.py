@@ -149,7 +149,7 @@ def test_bad_input_fails_before_any_model_call(bad: str | bytes) -> None:
     model = ScriptedModel.replies([])
     with pytest.raises(ArticleError):
         summarize(bad, model=model, cache=False)
-    assert model.requests == []
+    assert not model.requests
 
 
 def test_a_long_article_is_split_and_offsets_refer_to_the_original(seed: str) -> None:

@@ -15,6 +15,7 @@ import json
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
 from typing import Any
@@ -24,6 +25,10 @@ from .base import ChatRequest, ChatResponse, ModelBase, ModelFacts, estimate_tok
 Handler = Callable[[ChatRequest], "str | ChatResponse | BaseException"]
 
 _ARTICLE = re.compile(r"<article>\n?(.*?)\n?</article>", re.DOTALL)
+
+
+#: Requests a :class:`ScriptedModel` keeps for inspection.
+REQUESTS_KEPT = 1024
 
 
 class ScriptedModel(ModelBase):
@@ -36,7 +41,8 @@ class ScriptedModel(ModelBase):
         self._context = context_window
         self._latency = latency
         self._lock = threading.Lock()
-        self.requests: list[ChatRequest] = []
+        #: The latest requests, oldest first (at most :data:`REQUESTS_KEPT`: a fake serving for hours must not grow).
+        self.requests: deque[ChatRequest] = deque(maxlen=REQUESTS_KEPT)
         #: The most calls that were ever in progress at once.
         self.max_in_flight = 0
         self._in_flight = 0
