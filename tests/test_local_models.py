@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from helpers import assert_grounded
+from helpers import assert_grounded, free_port
 
 from summarizer import ChatRequest, OutputError, get_model, summarize
 from summarizer.models.openai_compat import OpenAIModel
@@ -52,16 +51,10 @@ def test_embedded_second_call_comes_from_the_cache_without_the_model(seed: str) 
     assert second.provenance.cached and second.claims == first.claims
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama-cpp-python's OpenAI-compatible server on loopback, serving SmolLM2."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
