@@ -37,7 +37,7 @@ from typing import Any, Protocol
 from .errors import ArticleError, ConfigurationError
 from .options import SummarizeOptions
 from .schema import Summary
-from .session import Failure, Result, Summarizer
+from .session import Failure, Result
 
 log = logging.getLogger(__name__)
 
@@ -260,11 +260,18 @@ class BatchReport:
         return not self.bad_lines and not self.interrupted and self.errors_left == 0
 
 
+class Engine(Protocol):
+    """What runs the articles: a :class:`Summarizer` session, or :class:`summarizer.ray_engine.RayEngine`."""
+
+    def as_completed(self, articles: Iterable[str | bytes], *,
+                     options: SummarizeOptions | None = None) -> Iterator[tuple[int, Result]]: ...
+
+
 #: Called after each finished row with the report so far and the row.
 OnRow = Callable[[BatchReport, dict[str, Any]], None]
 
 
-def run_batch(session: Summarizer, rows: Iterable[InputRow | BadRow], sink: Sink, *, retry_failed: bool = True,
+def run_batch(session: Engine, rows: Iterable[InputRow | BadRow], sink: Sink, *, retry_failed: bool = True,
               on_row: OnRow | None = None, options: SummarizeOptions | None = None) -> BatchReport:
     """Summarise every row not already finished in ``sink``; write each result as it comes; compact at the end.
 

@@ -13,7 +13,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -39,6 +39,9 @@ from .schema import MAX_CLAIMS, summary_json_schema
 from .service.cli import keys_app
 from .session import Summarizer, summarize
 
+if TYPE_CHECKING:
+    from .ray_engine import RayEngine
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="News summaries you can check.")
 cache_app = typer.Typer(no_args_is_help=True, help="Inspect or clear the summary cache.")
@@ -46,6 +49,11 @@ app.add_typer(cache_app, name="cache")
 app.add_typer(eval_app, name="eval")
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True)
+
+
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
 
 
 class Format(StrEnum):
@@ -147,6 +155,14 @@ def batch_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (the summary line stays).")] = False,
     max_chars: Annotated[int, typer.Option(min=1, help="Longest article accepted (characters); longer ones are "
                                            "error rows.")] = MAX_ARTICLE_CHARS,
+    engine: Annotated[Engine, typer.Option(help="Where the articles run: this process, or a Ray cluster "
+                                           "(summarizer[ray]; the same rows and resume rules).")] = Engine.local,
+    address: Annotated[str | None, typer.Option(help="Ray cluster to join (auto, ray://host:10001); default: a "
+                                                "local Ray started for the run.")] = None,
+    actors: Annotated[int | None, typer.Option(min=1, max=4096, help="Ray actors, each one session (default: one "
+                                               "per CPU, or per --actor-cpus for an embedded model).")] = None,
+    actor_cpus: Annotated[float | None, typer.Option(min=0.01, help="CPUs per Ray actor (embedded models: their "
+                                                     "threads).")] = None,
 ) -> None:
     """Summarise many articles into a JSONL file of result rows, resuming where an earlier run stopped."""
     from .batch import JsonlSink, count_input, read_input, run_batch
@@ -155,8 +171,18 @@ def batch_cmd(
     rows = read_input(source)  # a missing input is an ArticleError (exit 3) before anything starts
     limits = Limits(concurrency=concurrency, rpm=rpm, tpm=tpm, timeout_s=timeout, workers=workers,
                     max_article_chars=max_chars)
-    with Summarizer(model, cache=not no_cache, options=SummarizeOptions(max_claims=max_claims),
-                    limits=limits) as session:
+    options = SummarizeOptions(max_claims=max_claims)
+    if engine is not Engine.ray and (address or actors or actor_cpus):
+        raise typer.BadParameter("--address, --actors and --actor-cpus need --engine ray")
+    session: Summarizer | RayEngine
+    if engine is Engine.ray:
+        from .ray_engine import RayEngine
+
+        session = RayEngine(model, cache=not no_cache, options=options, limits=limits, address=address,
+                            actors=actors, cpus_per_actor=actor_cpus)
+    else:
+        session = Summarizer(model, cache=not no_cache, options=options, limits=limits)
+    with session:
         session.load()  # configuration errors (exit 4) before any row is written
         sink = JsonlSink(out)
         try:

@@ -47,6 +47,11 @@ class ScriptedModel(ModelBase):
         self.max_in_flight = 0
         self._in_flight = 0
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A copy for another process (a Ray actor, a worker): the same handler, name, window and latency; the
+        requests recorded here stay here. The handler must pickle too (``cloudpickle`` takes closures)."""
+        return (_rebuild, (self._handler, self._name, self._context, self._latency))
+
     @classmethod
     def replies(cls, replies: Iterable[str | ChatResponse | BaseException], **kwargs: Any) -> ScriptedModel:
         """Answer the n-th request with the n-th reply; fail loudly when they run out."""
@@ -112,6 +117,10 @@ class ScriptedModel(ModelBase):
             return reply
         prompt = sum(estimate_tokens(m["content"]) for m in request.messages)
         return ChatResponse(reply, prompt, estimate_tokens(reply), structured_output="scripted", finish_reason="stop")
+
+
+def _rebuild(handler: Handler, name: str, context_window: int, latency: float) -> ScriptedModel:
+    return ScriptedModel(handler, name=name, context_window=context_window, latency=latency)
 
 
 def extractive_answer(request: ChatRequest) -> str:
