@@ -160,6 +160,6 @@ def test_cli_engine_ray_exit_codes(tmp_path: Path) -> None:
     rerun = subprocess.run([*cmd, "--no-retry-failed"], capture_output=True, text=True, cwd=REPO, env=env,
                            timeout=300)
     assert rerun.returncode == 8 and "0 done" in rerun.stderr and "8 skipped" in rerun.stderr
-    usage = subprocess.run(cmd[:-5] + ["--actors", "2"], capture_output=True, text=True, cwd=REPO, env=env,
+    usage = subprocess.run([*cmd[:-5], "--actors", "2"], capture_output=True, text=True, cwd=REPO, env=env,
                            timeout=60)
     assert usage.returncode == 2 and "--engine ray" in usage.stderr
