@@ -28,7 +28,7 @@ import logging
 import math
 import os
 import pickle
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Self
 
@@ -39,8 +39,10 @@ from .session import Article, Failure, Result, Summarizer
 
 log = logging.getLogger(__name__)
 
-#: Articles per block staged into the object store.
+#: The most articles in one task (one block staged into the object store).
 STAGE_ROWS = 256
+#: Tasks an actor runs at once on its event loop, each a share of its articles in flight.
+TASKS_PER_ACTOR = 4
 #: Environment variables of the driver that the actors get too.
 FORWARDED_ENV = ("OPENAI_", "SUMMARIZER_")
 #: The most CPUs one embedded-model actor takes by default (llama.cpp gains little past this on one article).
@@ -62,10 +64,10 @@ class _SessionActor:
                  limits: Limits) -> None:
         self.session = Summarizer(model, cache=cache, options=options, limits=limits).load()
 
-    def __call__(self, batch: dict[str, Any]) -> Iterator[dict[str, list[Any]]]:
+    async def __call__(self, batch: dict[str, Any]) -> AsyncIterator[dict[str, list[Any]]]:
         indexes = [int(i) for i in batch["index"]]
         articles: list[Article] = [pickle.loads(a) for a in batch["article"]]
-        for i, result in self.session.as_completed(articles):
+        async for i, result in self.session.aiter_completed(articles):
             yield {"index": [indexes[i]], "result": [_pickled(result)]}
 
 
@@ -128,8 +130,12 @@ class RayEngine:
         embedded = self.model.max_concurrency is not None
         cpus = [n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")]
         total = sum(cpus) or 1
-        per_actor = self._cpus_per_actor or (
-            min(min(c for c in cpus if c) if any(cpus) else 1, MAX_DEFAULT_ACTOR_CPUS) if embedded else 1)
+        if self._cpus_per_actor:
+            per_actor = self._cpus_per_actor
+        elif embedded:  # llama.cpp's threads: one node's cores
+            per_actor = min(min((c for c in cpus if c), default=1), MAX_DEFAULT_ACTOR_CPUS)
+        else:  # an endpoint's actor mostly waits: a CPU each, or a share when more actors than CPUs are asked for
+            per_actor = min(1.0, total / self._actors) if self._actors else 1.0
         actors = self._actors or max(1, int(total // per_actor))
         in_flight = max(1, math.ceil(self.limits.concurrency / actors))
         if embedded:
@@ -161,11 +167,14 @@ class RayEngine:
         import pyarrow as pa
 
         actors, per_actor, in_flight = self._shape()
+        # Each actor keeps ``in_flight`` articles going: tasks of ``size`` articles, several at once on its event
+        # loop (one more than fills it, so the next is there when one ends). Small tasks: no long barrier.
+        size = max(1, min(in_flight // TASKS_PER_ACTOR, STAGE_ROWS))
         refs = []
         block: list[tuple[int, bytes]] = []
-        for index, article in enumerate(articles):  # one block per actor task: the pool's unit of work
+        for index, article in enumerate(articles):  # one block per task
             block.append((index, pickle.dumps(article)))
-            if len(block) == min(in_flight, STAGE_ROWS):
+            if len(block) == size:
                 refs.append(ray.put(pa.table({"index": [i for i, _ in block], "article": [a for _, a in block]})))
                 block = []
         if block:
@@ -175,8 +184,9 @@ class RayEngine:
         dataset = ray.data.from_arrow_refs(refs).map_batches(
             _SessionActor, fn_constructor_args=(self._spec, self._cache, options or self.options,
                                                 self._actor_limits(actors, in_flight)),
-            batch_size=in_flight, batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=per_actor,
+            batch_size=size, batch_format="numpy", num_cpus=per_actor,
+            compute=ray.data.ActorPoolStrategy(size=actors,
+                                               max_concurrent_calls_per_actor=math.ceil(in_flight / size) + 1),
             runtime_env={"env_vars": self._env(per_actor)})
         count = 0
         seen: set[int] = set()
