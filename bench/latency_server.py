@@ -22,6 +22,7 @@ Recordings are JSON lines ``{"key": ..., "response": {...}}``, the key being :fu
 the kinds are :data:`FAULTS` (HTTP 429/500/503, a reset connection, an answer later than the timeout, truncated or
 cut-off JSON, JSON against the schema, fabricated or subtly altered quotes, no choices, a refusal, an HTML page with
 status 200, raw control characters, code fences, prose around the JSON).
+``--bodies FILE`` appends every chat request's body to FILE (what a client really sent).
 ``GET /stats`` shows ``{"requests", "in_flight", "max_in_flight"}`` (chat requests only); ``POST /stats/reset``
 zeroes ``requests`` and ``max_in_flight``. ``GET /v1/models`` lists one model, ``latency``.
 """
@@ -139,6 +140,8 @@ class LatencyServer(ThreadingHTTPServer):
         self.answers: dict[str, dict[str, Any]] = {}
         #: What a recording already holds (read back when recording resumes): asked again, answered from it.
         self.recorded: dict[str, Any] = load_replay(record) if record is not None and record.exists() else {}
+        #: With ``--bodies FILE``: every chat request's body is appended there (one JSON line each).
+        self.bodies: Path | None = None
 
     def next_fault(self) -> str:
         """What the next chat request gets: the script's next entry, else the standing fault, else by rate."""
@@ -259,6 +262,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _chat(self, body: dict[str, Any], raw: bytes) -> None:
         server = self.server
+        if server.bodies is not None:
+            with server.lock, server.bodies.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(body, sort_keys=True) + "\n")
         if server.upstream:
             self._forward(body, raw)
             return
@@ -375,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upstream", help="base URL (…/v1) to forward to when recording")
     parser.add_argument("--port-file", type=Path, help="also write the port here")
     parser.add_argument("--slow", type=float, default=SLOW_S, help="seconds a scripted late answer takes")
+    parser.add_argument("--bodies", type=Path, help="append every chat request's body to this JSONL file")
     args = parser.parse_args(argv)
     if (args.record is None) != (args.upstream is None):
         parser.error("--record and --upstream go together")
@@ -384,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     upstream = args.upstream.rstrip("/") if args.upstream else None
     server = LatencyServer(args.port, args.latency, replay, args.record, upstream)
     server.slow = args.slow
+    server.bodies = args.bodies
     port = server.server_address[1]
     if args.port_file:
         tmp = args.port_file.with_name(args.port_file.name + ".tmp")

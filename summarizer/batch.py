@@ -259,6 +259,23 @@ class BatchReport:
         """Every input row has a summary."""
         return not self.bad_lines and not self.interrupted and self.errors_left == 0
 
+    def add(self, result: Result) -> None:
+        """Count one finished row: a summary (from the cache or not) or a failure, and what its calls cost."""
+        if isinstance(result, Summary):
+            self.done += 1
+            p = result.provenance
+            if p.cached:
+                self.cached += 1
+            else:
+                self.model_calls += p.attempts + p.transient_retries
+                self.prompt_tokens += p.prompt_tokens
+                self.completion_tokens += p.completion_tokens
+        else:
+            self.failed += 1
+            self.model_calls += result.attempts
+            self.prompt_tokens += result.prompt_tokens  # what the failed tries cost counts too
+            self.completion_tokens += result.completion_tokens
+
 
 class Engine(Protocol):
     """What runs the articles: a :class:`Summarizer` session, or :class:`summarizer.ray_engine.RayEngine`."""
@@ -269,6 +286,47 @@ class Engine(Protocol):
 
 #: Called after each finished row with the report so far and the row.
 OnRow = Callable[[BatchReport, dict[str, Any]], None]
+
+
+def plan(rows: Iterable[InputRow | BadRow], before: dict[str, bool], report: BatchReport, order: list[str], *,
+         retry_failed: bool = True) -> Iterator[InputRow | BadRow]:
+    """The rows to run, by the resume rules: each id once (duplicates counted), lines with no id counted as bad,
+    ids with a summary in ``before`` skipped, ids with an error run again (or skipped with ``retry_failed=False``).
+    A :class:`BadRow` that has an id is yielded: it becomes that id's error row. Ids are appended to ``order``."""
+    seen: set[str] = set()
+    for item in rows:
+        report.total += 1
+        key = str(item.id) if item.id is not None else None
+        if key is not None and key in seen:
+            report.duplicates.append(key)
+            continue
+        if key is not None:
+            seen.add(key)
+            order.append(key)
+        if isinstance(item, BadRow) and item.id is None:
+            report.bad_lines.append(item.message)
+            log.warning("%s", item.message)
+            continue
+        if key in before and (before[key] or not retry_failed):
+            report.skipped += 1
+            report.errors_left += 0 if before[key] else 1
+            continue
+        if key in before:
+            report.retried += 1
+        yield item
+
+
+def input_error(bad: BadRow) -> Failure:
+    """The error row's result for an input line that has an id but no usable article."""
+    return Failure(type="InputError", message=bad.message, attempts=0)
+
+
+def finish(report: BatchReport) -> None:
+    """Warn about duplicates once the run is over."""
+    if report.duplicates:
+        shown = ", ".join(repr(d) for d in report.duplicates[:10])
+        log.warning("%d duplicate id(s) in the input ran once (first occurrence): %s%s", len(report.duplicates),
+                    shown, " …" if len(report.duplicates) > 10 else "")
 
 
 def run_batch(session: Engine, rows: Iterable[InputRow | BadRow], sink: Sink, *, retry_failed: bool = True,
@@ -284,50 +342,18 @@ def run_batch(session: Engine, rows: Iterable[InputRow | BadRow], sink: Sink, *,
     report = BatchReport()
     before = sink.existing()
     order: list[str] = []
-    seen: set[str] = set()
     pending: dict[int, InputRow] = {}
     invalid: deque[BadRow] = deque()  # found while reading (on the session's loop); written here, in order
 
     def emit(row: dict[str, Any], result: Result) -> None:
         sink.write(row)
-        if isinstance(result, Summary):
-            report.done += 1
-            p = result.provenance
-            if p.cached:
-                report.cached += 1
-            else:
-                report.model_calls += p.attempts + p.transient_retries
-                report.prompt_tokens += p.prompt_tokens
-                report.completion_tokens += p.completion_tokens
-        else:
-            report.failed += 1
-            report.model_calls += result.attempts
-            report.prompt_tokens += result.prompt_tokens  # what the failed tries cost counts too
-            report.completion_tokens += result.completion_tokens
+        report.add(result)
         if on_row is not None:
             on_row(report, row)
 
     def todo() -> Iterator[str | bytes]:
         index = 0
-        for item in rows:
-            report.total += 1
-            key = str(item.id) if item.id is not None else None
-            if key is not None and key in seen:
-                report.duplicates.append(key)
-                continue
-            if key is not None:
-                seen.add(key)
-                order.append(key)
-            if isinstance(item, BadRow) and item.id is None:
-                report.bad_lines.append(item.message)
-                log.warning("%s", item.message)
-                continue
-            if key in before and (before[key] or not retry_failed):
-                report.skipped += 1
-                report.errors_left += 0 if before[key] else 1
-                continue
-            if key in before:
-                report.retried += 1
+        for item in plan(rows, before, report, order, retry_failed=retry_failed):
             if isinstance(item, BadRow):
                 invalid.append(item)
                 continue
@@ -339,7 +365,7 @@ def run_batch(session: Engine, rows: Iterable[InputRow | BadRow], sink: Sink, *,
         while invalid:
             bad = invalid.popleft()
             assert bad.id is not None
-            failure = Failure(type="InputError", message=bad.message, attempts=0)
+            failure = input_error(bad)
             emit(result_row(bad.id, bad.extra, failure), failure)
 
     try:
@@ -355,10 +381,7 @@ def run_batch(session: Engine, rows: Iterable[InputRow | BadRow], sink: Sink, *,
     else:
         sink.finalize(order)
     report.errors_left += report.failed
-    if report.duplicates:
-        shown = ", ".join(repr(d) for d in report.duplicates[:10])
-        log.warning("%d duplicate id(s) in the input ran once (first occurrence): %s%s", len(report.duplicates),
-                    shown, " …" if len(report.duplicates) > 10 else "")
+    finish(report)
     report.wall_s = round(time.perf_counter() - started, 3)
     return report
 

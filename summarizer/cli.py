@@ -1,8 +1,8 @@
 """The command line: ``summarizer summarize``, ``batch``, ``models``, ``schema``, ``cache`` and ``eval``.
 
 Errors print one line on stderr and exit with the error's code: 3 bad article, 4 configuration, 5 model failure,
-6 invalid model output, 2 bad usage, 8 a batch that finished with error rows, 130 Ctrl-C, 1 anything unexpected (a
-bug: the traceback is shown).
+6 invalid model output, 2 bad usage, 8 a batch that finished with error rows, 9 a batch-file import that needs
+another round, 130 Ctrl-C, 1 anything unexpected (a bug: the traceback is shown).
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ from .service.cli import keys_app
 from .session import Summarizer, summarize
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from .batch import BadRow, InputRow
     from .ray_engine import RayEngine
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -49,6 +52,13 @@ app.add_typer(cache_app, name="cache")
 app.add_typer(eval_app, name="eval")
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True)
+
+
+class BatchMode(StrEnum):
+    json_schema = "json_schema"
+    json_object_schema = "json_object_schema"
+    json_object = "json_object"
+    prompt = "prompt"
 
 
 class Engine(StrEnum):
@@ -71,6 +81,8 @@ class LogLevel(StrEnum):
 
 #: Exit code of a batch that ran to the end but left some rows as errors.
 EXIT_BATCH_ERRORS = 8
+#: Exit code of a batch-file import that left requests for another round.
+EXIT_BATCH_PENDING = 9
 EXIT_INTERRUPTED = 130
 
 
@@ -135,7 +147,8 @@ def summarize_cmd(
 def batch_cmd(
     source: Annotated[Path, typer.Argument(help="A JSONL file of {\"id\", \"article\"} rows, or a folder of .txt "
                                            "files (id = file name).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Result rows (JSONL); rerunning resumes it.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Result rows (JSONL); rerunning resumes it. "
+                                             "Needed unless only exporting a batch request file.")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="provider/model; default $SUMMARIZER_MODEL "
                                                "or the embedded default.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Articles in flight at once (an embedded "
@@ -163,6 +176,15 @@ def batch_cmd(
                                                "per CPU, or per --actor-cpus for an embedded model).")] = None,
     actor_cpus: Annotated[float | None, typer.Option(min=0.01, help="CPUs per Ray actor (embedded models: their "
                                                      "threads).")] = None,
+    export_batch: Annotated[Path | None, typer.Option("--export-openai-batch", help="Write the requests of the "
+                                                      "next round as an OpenAI Batch API file (no model call).")] = (
+        None
+    ),
+    import_batch: Annotated[list[Path] | None, typer.Option("--import-openai-batch", help="Read a round's Batch "
+                                                            "API results (repeat for the error file) into --out, "
+                                                            "and write the next round's requests.")] = None,
+    mode: Annotated[BatchMode, typer.Option(help="Structured output the exported requests ask for (see "
+                                            "docs/scale.md for which server takes which).")] = BatchMode.json_schema,
 ) -> None:
     """Summarise many articles into a JSONL file of result rows, resuming where an earlier run stopped."""
     from .batch import JsonlSink, count_input, read_input, run_batch
@@ -172,6 +194,14 @@ def batch_cmd(
     limits = Limits(concurrency=concurrency, rpm=rpm, tpm=tpm, timeout_s=timeout, workers=workers,
                     max_article_chars=max_chars)
     options = SummarizeOptions(max_claims=max_claims)
+    if export_batch or import_batch:
+        if engine is Engine.ray:
+            raise typer.BadParameter("batch files are made and read here; --engine ray runs the model calls itself")
+        _batch_files(rows, model, out, export_batch, import_batch or [], mode.value, options, limits,
+                     cache=not no_cache, retry_failed=not no_retry_failed)
+        return
+    if out is None:
+        raise typer.BadParameter("--out is needed (where the result rows go)")
     if engine is not Engine.ray and (address or actors or actor_cpus):
         raise typer.BadParameter("--address, --actors and --actor-cpus need --engine ray")
     session: Summarizer | RayEngine
@@ -195,6 +225,47 @@ def batch_cmd(
         err.print(f"interrupted: the rows written are kept in {out}; rerun the same command to resume",
                   soft_wrap=True)
         raise SystemExit(EXIT_INTERRUPTED)
+    if not report.ok:
+        raise SystemExit(EXIT_BATCH_ERRORS)
+
+
+def _batch_files(rows: Iterable[InputRow | BadRow], model: str | None, out: Path | None, export: Path | None,
+                 results: list[Path], mode: str, options: SummarizeOptions, limits: Limits, *, cache: bool,
+                 retry_failed: bool) -> None:
+    """``batch --export-openai-batch`` / ``--import-openai-batch``: one round of provider batch files."""
+    from .batch import JsonlSink
+    from .models import get_model
+    from .openai_batch import OpenAIBatch, next_requests_path
+
+    if results and out is None:
+        raise typer.BadParameter("--import-openai-batch needs --out (where the result rows and the state go)")
+    if export is not None:
+        requests = export
+    else:  # an import with no file named: the next round's requests go beside the output
+        assert out is not None
+        requests = next_requests_path(out)
+    llm = get_model(model)
+    store = SummaryCache() if cache else None
+    sink = JsonlSink(out) if out is not None else None
+    try:
+        report = OpenAIBatch(llm, out, mode=mode, options=options, limits=limits, cache=store).run_round(
+            rows, sink, requests, results, retry_failed=retry_failed)
+    finally:
+        if sink is not None:
+            sink.close()
+        if store is not None:
+            store.close()
+    read = f"round {report.round} results: {report.answered} answers read · " if results else ""
+    line = (f"{read}{report.done} done · {report.failed} failed · {report.skipped} skipped (finished before) · "
+            f"{report.requests} requests for round {report.round + 1} written to {requests}")
+    if report.unmatched:
+        line += f" · {report.unmatched} result lines matched no request"
+    err.print(line, soft_wrap=True, highlight=False)
+    if not results:
+        return  # an export: the requests are the product
+    if report.requests:
+        err.print(f"submit {requests} as the next batch, then import its results the same way", soft_wrap=True)
+        raise SystemExit(EXIT_BATCH_PENDING)
     if not report.ok:
         raise SystemExit(EXIT_BATCH_ERRORS)
 

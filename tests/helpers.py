@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,28 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def answer_batch(requests: Path, results: Path, base_url: str, *, timeout: float = 600.0,
+                 reshape: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None) -> int:
+    """Play a provider's batch service: POST each request line's body to a real server at ``base_url`` (…/v1) and
+    write its answers as OpenAI Batch API result lines, shuffled. ``reshape`` may change a result line (a failure, a
+    mangled answer) or drop it (None). Returns the number of requests answered."""
+    import httpx2
+
+    lines = [json.loads(line) for line in requests.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out: list[dict[str, Any]] = []
+    with httpx2.Client(timeout=timeout) as client:
+        for n, line in enumerate(lines):
+            assert line["method"] == "POST" and line["url"] == "/v1/chat/completions"
+            reply = client.post(base_url.rstrip("/") + line["url"].removeprefix("/v1"), json=line["body"])
+            result: dict[str, Any] | None = {
+                "id": f"batch_req_{n}", "custom_id": line["custom_id"], "error": None,
+                "response": {"status_code": reply.status_code, "request_id": f"req_{n}", "body": reply.json()}}
+            if reshape is not None and result is not None:
+                result = reshape(result)
+            if result is not None:
+                out.append(result)
+    random.Random(len(lines)).shuffle(out)  # providers return lines in any order
+    results.write_text("".join(json.dumps(r) + "\n" for r in out), encoding="utf-8")
+    return len(lines)

@@ -124,8 +124,31 @@ class ModelFacts:
         return estimate_tokens(text)
 
 
+class BatchFormat(Protocol):
+    """A model that can be asked through a provider's batch service (the OpenAI Batch API's JSONL files, which
+    ``vllm run-batch`` reads too): the body the live path would send, and an answer read back from a result line.
+    See :mod:`summarizer.openai_batch`."""
+
+    #: The structured-output modes a request can be written in, the live path's order of preference.
+    batch_modes: tuple[str, ...]
+    #: The ``url`` of each request line.
+    batch_url: str
+
+    def batch_body(self, request: ChatRequest, mode: str) -> dict[str, Any]:
+        """Exactly the body the live path sends in ``mode``."""
+        ...
+
+    def batch_answer(self, status: int, body: Any, mode: str) -> ChatResponse:
+        """A result line's response read as the live path reads an answer; a failure raised typed, as live."""
+        ...
+
+
 class ModelBase:
     """Defaults for :class:`Model` implementations: subclass and write ``complete`` (and the properties)."""
+
+    def batch_format(self) -> BatchFormat | None:
+        """How to ask this model through a provider's batch files, or None (the default) when it cannot be."""
+        return None
 
     @property
     def max_concurrency(self) -> int | None:

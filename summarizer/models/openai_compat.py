@@ -164,11 +164,34 @@ class OpenAIModel(ModelBase):
             page = " ".join(raw.decode("utf-8", "replace").split())[:120]
             raise TransientModelError(f"{self.name}: {self.endpoint} did not answer with a chat completion "
                                       f"(a gateway's page?): {page!r}") from None
+        response = self._completion(body, mode)
+        with _modes_lock:
+            _modes[(self.endpoint, self._model)] = mode
+        return response
+
+    # -- the provider's batch files (summarizer.openai_batch) ---------------------------------------------------
+
+    batch_modes: tuple[str, ...] = MODES
+    batch_url: str = "/v1/chat/completions"
+
+    def batch_format(self) -> OpenAIModel:
+        return self
+
+    def batch_body(self, request: ChatRequest, mode: str) -> dict[str, Any]:
+        if mode not in MODES:
+            raise ConfigurationError(f"unknown structured-output mode {mode!r}; use one of {', '.join(MODES)}")
+        return self._body(request, mode)
+
+    def batch_answer(self, status: int, body: Any, mode: str) -> ChatResponse:
+        if status != 200:
+            error = _object(_object(body).get("error"))
+            raise _status_error(status, str(error.get("message") or body)[:300], None, self.name)
+        return self._completion(body, mode)
+
+    def _completion(self, body: Any, mode: str) -> ChatResponse:
         choices = body.get("choices") if isinstance(body, dict) else None
         if not isinstance(choices, list) or not choices:  # a server glitch, not an answer
             raise TransientModelError(f"{self.name}: {self.endpoint} returned no choices")
-        with _modes_lock:
-            _modes[(self.endpoint, self._model)] = mode
         choice = _object(choices[0])
         message, usage = _object(choice.get("message")), _object(body.get("usage"))
         content, refusal = message.get("content"), message.get("refusal")
@@ -339,10 +362,14 @@ def retry_after_seconds(headers: Any) -> float | None:
 
 
 def _translate(exc: openai.APIStatusError, name: str) -> Exception:
-    status = exc.status_code
-    detail = " ".join(str(exc.message).split())[:300]
+    return _status_error(exc.status_code, str(exc.message), exc.response.headers, name)
+
+
+def _status_error(status: int, message: str, headers: Any, name: str) -> Exception:
+    """The typed error for an HTTP status, live or in a batch result line."""
+    detail = " ".join(message.split())[:300]
     if status in _TRANSIENT_STATUS or status >= 500:
-        wait = retry_after_seconds(exc.response.headers)
+        wait = retry_after_seconds(headers)
         return TransientModelError(f"{name}: HTTP {status}: {detail}", retry_after=wait, status=status)
     if status in (401, 403):
         return ConfigurationError(f"{name}: the endpoint refused the API key (HTTP {status}); check OPENAI_API_KEY")
