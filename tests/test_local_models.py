@@ -14,7 +14,7 @@ import httpx2
 import pytest
 from helpers import assert_grounded, free_port
 
-from summarizer import ChatRequest, OutputError, get_model, summarize
+from summarizer import ChatRequest, OutputError, SummarizeOptions, Summary, get_model, summarize
 from summarizer.models.openai_compat import OpenAIModel
 from summarizer.models.weights import SMOLLM2
 from summarizer.schema import DraftSummary
@@ -158,3 +158,62 @@ def test_grammar_keeps_length_bounds() -> None:
     )
     answer = json.loads(LocalModel.from_name("local/smollm2-135m").complete(request).content)
     assert 5 <= len(answer["headline"]) <= 40
+
+
+#: The mode llama.cpp's server takes for batch bodies: ``json_object`` with the schema attached (it refuses
+#: ``json_schema``; plain ``json_object`` leaves a 135M model to guess the schema, and it never does).
+MODE = "json_object_schema"
+
+
+def test_openai_batch_rounds_answered_by_llamacpp_server(llama_server: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Export → llama.cpp's server answers every exported body (reshaped into Batch result lines) → import, for as
+    many rounds as the re-asks need: every id ends with exactly one row, and a summary's evidence is verbatim."""
+    from helpers import answer_batch
+
+    from summarizer.batch import JsonlSink, read_input
+    from summarizer.openai_batch import OpenAIBatch, next_requests_path
+
+    monkeypatch.setenv("OPENAI_BASE_URL", llama_server)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-none")
+    texts = {
+        "kirby": ("The White House said on Wednesday that at least 3,000 North Korean soldiers had moved into "
+                  "eastern Russia. \"If they do deploy to fight against Ukraine, they're fair game,\" spokesman "
+                  "John Kirby told reporters."),
+        "storm": ("A storm cut power to 40,000 homes in Cornwall on Monday, the utility said. Engineers expect to "
+                  "restore most supplies by Tuesday evening, according to a company statement."),
+    }
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": k, "article": v}) + "\n" for k, v in texts.items()))
+    out = tmp_path / "rows.jsonl"
+    rounds = 0
+
+    def run(results: list[Path]) -> int:
+        batch = OpenAIBatch(get_model("openai/smollm2"), out, mode=MODE,
+                            options=SummarizeOptions(max_claims=2))
+        sink = JsonlSink(out)
+        try:
+            return batch.run_round(read_input(source), sink, next_requests_path(out), results).requests
+        finally:
+            sink.close()
+
+    pending = run([])
+    assert pending == 2
+    first = [json.loads(line) for line in next_requests_path(out).read_text().splitlines()]
+    assert all(line["body"]["response_format"]["type"] == "json_object" for line in first)
+    while pending and rounds < 4:
+        rounds += 1
+        answered = answer_batch(next_requests_path(out), tmp_path / f"results-{rounds}.jsonl", llama_server)
+        assert answered == pending
+        pending = run([tmp_path / f"results-{rounds}.jsonl"])
+    assert pending == 0, f"still {pending} request(s) after {rounds} rounds"
+    rows = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert sorted(rows) == ["kirby", "storm"]
+    for key, row in rows.items():
+        if "summary" in row:
+            summary = Summary.model_validate(row["summary"])
+            assert summary.provenance.structured_output == "json_object"  # the live path says the same
+            assert_grounded(summary, texts[key])
+        else:  # a 135M model may stay invalid after every re-ask: then an OutputError row, as live
+            assert row["error"]["type"] == "OutputError", row["error"]
+    assert any("summary" in r for r in rows.values())
