@@ -9,8 +9,9 @@ of sessions and not ``ray.data.llm``'s processors: see ``docs/scale.md``.
     with RayEngine("openai/gpt-4o-mini", limits=Limits(concurrency=64, rpm=3000), actors=8) as engine:
         report = run_batch(engine, read_input(path), JsonlSink(out))
 
-- **Input.** The articles to run are staged into Ray's object store in blocks of :data:`STAGE_ROWS` (spilled to disk
-  when they do not fit), so the driver holds one block at a time whatever the input's size.
+- **Input.** The articles are read lazily and run in windows of :data:`WINDOW_ROWS`: each window is staged into
+  Ray's object store in blocks of at most :data:`STAGE_ROWS` and run as one pipeline, so neither the driver nor the
+  object store holds more than a window of the input, whatever its size.
 - **Limits.** ``limits`` are the whole job's: ``concurrency``, ``rpm`` and ``tpm`` are split evenly across the
   actors; each actor's session backs off on its own 429s. An embedded model runs one call at a time per actor, with
   ``$SUMMARIZER_THREADS`` set to the actor's CPUs. Actors do not start worker processes of their own (``workers``
@@ -40,9 +41,12 @@ from .session import Article, Failure, Result, Summarizer
 log = logging.getLogger(__name__)
 
 #: The most articles in one task (one block staged into the object store).
-STAGE_ROWS = 256
-#: Tasks an actor runs at once on its event loop, each a share of its articles in flight.
-TASKS_PER_ACTOR = 4
+STAGE_ROWS = 64
+#: Tasks an actor runs at once on its event loop (sharing its session's calls in flight).
+TASKS_PER_ACTOR = 2
+#: Articles staged and run as one Ray Data pipeline: bounds the object store's share of the input, and the
+#: driver's time making blocks before the first result (a pipeline's start-up, a few seconds, is paid per window).
+WINDOW_ROWS = 32_768
 #: Environment variables of the driver that the actors get too.
 FORWARDED_ENV = ("OPENAI_", "SUMMARIZER_")
 #: The most CPUs one embedded-model actor takes by default (llama.cpp gains little past this on one article).
@@ -161,32 +165,35 @@ class RayEngine:
 
     def as_completed(self, articles: Iterable[Article], *,
                      options: SummarizeOptions | None = None) -> Iterator[tuple[int, Result]]:
-        """``(index, Summary | Failure)`` for each article, as the actors finish them (the session's contract)."""
-        ray = _ray()
+        """``(index, Summary | Failure)`` for each article, as the actors finish them (the session's contract).
+        The input is run in windows of :data:`WINDOW_ROWS` articles, one Ray Data pipeline each."""
         self.load()
+        window: list[tuple[int, bytes]] = []
+        for index, article in enumerate(articles):
+            window.append((index, pickle.dumps(article)))
+            if len(window) == WINDOW_ROWS:
+                yield from self._run_window(window, options or self.options)
+                window = []
+        if window:
+            yield from self._run_window(window, options or self.options)
+
+    def _run_window(self, window: list[tuple[int, bytes]], options: SummarizeOptions) -> Iterator[tuple[int, Result]]:
+        ray = _ray()
         import pyarrow as pa
 
         actors, per_actor, in_flight = self._shape()
-        # Each actor keeps ``in_flight`` articles going: tasks of ``size`` articles, several at once on its event
-        # loop (one more than fills it, so the next is there when one ends). Small tasks: no long barrier.
-        size = max(1, min(in_flight // TASKS_PER_ACTOR, STAGE_ROWS))
-        refs = []
-        block: list[tuple[int, bytes]] = []
-        for index, article in enumerate(articles):  # one block per task
-            block.append((index, pickle.dumps(article)))
-            if len(block) == size:
-                refs.append(ray.put(pa.table({"index": [i for i, _ in block], "article": [a for _, a in block]})))
-                block = []
-        if block:
-            refs.append(ray.put(pa.table({"index": [i for i, _ in block], "article": [a for _, a in block]})))
-        if not refs:
-            return
+        # A task is one block: twice an actor's calls in flight (so an embedded model's articles spread over the
+        # actors), at most STAGE_ROWS. Two tasks at once per actor on its event loop share the session's slots, so
+        # one task's tail overlaps the next one's start.
+        size = min(STAGE_ROWS, 2 * in_flight)
+        refs = [ray.put(pa.table({"index": [i for i, _ in window[n:n + size]],
+                                  "article": [a for _, a in window[n:n + size]]}))
+                for n in range(0, len(window), size)]
         dataset = ray.data.from_arrow_refs(refs).map_batches(
-            _SessionActor, fn_constructor_args=(self._spec, self._cache, options or self.options,
+            _SessionActor, fn_constructor_args=(self._spec, self._cache, options,
                                                 self._actor_limits(actors, in_flight)),
-            batch_size=size, batch_format="numpy", num_cpus=per_actor,
-            compute=ray.data.ActorPoolStrategy(size=actors,
-                                               max_concurrent_calls_per_actor=math.ceil(in_flight / size) + 1),
+            batch_size=None, batch_format="numpy", num_cpus=per_actor,
+            compute=ray.data.ActorPoolStrategy(size=actors, max_concurrent_calls_per_actor=TASKS_PER_ACTOR),
             runtime_env={"env_vars": self._env(per_actor)})
         count = 0
         seen: set[int] = set()
@@ -201,7 +208,7 @@ class RayEngine:
         except (KeyboardInterrupt, GeneratorExit, SummarizerError):
             raise
         except Exception as exc:  # RayTaskError, RayActorError, …: the pipeline itself failed
-            raise ModelError(f"the Ray pipeline stopped after {count} article(s): "
+            raise ModelError(f"the Ray pipeline stopped after {count} article(s) of this window: "
                              f"{' '.join(str(exc).split())[:500]}") from exc
 
     def close(self) -> None:
