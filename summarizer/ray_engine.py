@@ -9,9 +9,9 @@ of sessions and not ``ray.data.llm``'s processors: see ``docs/scale.md``.
     with RayEngine("openai/gpt-4o-mini", limits=Limits(concurrency=64, rpm=3000), actors=8) as engine:
         report = run_batch(engine, read_input(path), JsonlSink(out))
 
-- **Input.** The articles are read lazily and run in windows of :data:`WINDOW_ROWS`: each window is staged into
-  Ray's object store in blocks of at most :data:`STAGE_ROWS` and run as one pipeline, so neither the driver nor the
-  object store holds more than a window of the input, whatever its size.
+- **Input.** The articles are read lazily and run in windows (:data:`WINDOW_ROWS_PER_ACTOR` per actor, at most
+  :data:`MAX_WINDOW_ROWS`): each window is staged into Ray's object store in blocks and run as one pipeline, so
+  neither the driver nor the object store holds more than a window of the input, whatever its size.
 - **Limits.** ``limits`` are the whole job's: ``concurrency``, ``rpm`` and ``tpm`` are split evenly across the
   actors; each actor's session backs off on its own 429s. An embedded model runs one call at a time per actor, with
   ``$SUMMARIZER_THREADS`` set to the actor's CPUs. Actors do not start worker processes of their own (``workers``
@@ -44,9 +44,12 @@ log = logging.getLogger(__name__)
 STAGE_ROWS = 64
 #: Tasks an actor runs at once on its event loop (sharing its session's calls in flight).
 TASKS_PER_ACTOR = 2
-#: Articles staged and run as one Ray Data pipeline: bounds the object store's share of the input, and the
-#: driver's time making blocks before the first result (a pipeline's start-up, a few seconds, is paid per window).
-WINDOW_ROWS = 32_768
+#: Blocks in one window at most (staging a block costs Ray 2–6 ms; see docs/scale.md).
+MAX_BLOCKS = 512
+#: Articles run as one Ray Data pipeline, per actor and at most: a window is held in the driver (pickled) while it
+#: is staged and in the object store while it runs; a pipeline's start-up (seconds) is paid once per window.
+WINDOW_ROWS_PER_ACTOR = 16_384
+MAX_WINDOW_ROWS = 262_144
 #: Environment variables of the driver that the actors get too.
 FORWARDED_ENV = ("OPENAI_", "SUMMARIZER_")
 #: The most CPUs one embedded-model actor takes by default (llama.cpp gains little past this on one article).
@@ -166,12 +169,14 @@ class RayEngine:
     def as_completed(self, articles: Iterable[Article], *,
                      options: SummarizeOptions | None = None) -> Iterator[tuple[int, Result]]:
         """``(index, Summary | Failure)`` for each article, as the actors finish them (the session's contract).
-        The input is run in windows of :data:`WINDOW_ROWS` articles, one Ray Data pipeline each."""
+        The input is run in windows, one Ray Data pipeline each."""
         self.load()
+        actors = self._shape()[0]
+        window_rows = min(WINDOW_ROWS_PER_ACTOR * actors, MAX_WINDOW_ROWS)
         window: list[tuple[int, bytes]] = []
         for index, article in enumerate(articles):
             window.append((index, pickle.dumps(article)))
-            if len(window) == WINDOW_ROWS:
+            if len(window) == window_rows:
                 yield from self._run_window(window, options or self.options)
                 window = []
         if window:
@@ -183,9 +188,10 @@ class RayEngine:
 
         actors, per_actor, in_flight = self._shape()
         # A task is one block: twice an actor's calls in flight (so an embedded model's articles spread over the
-        # actors), at most STAGE_ROWS. Two tasks at once per actor on its event loop share the session's slots, so
-        # one task's tail overlaps the next one's start.
-        size = min(STAGE_ROWS, 2 * in_flight)
+        # actors), at most STAGE_ROWS, unless that makes more than MAX_BLOCKS blocks (Ray takes milliseconds a
+        # block to stage). Two tasks at once per actor on its event loop share the session's slots, so one task's
+        # tail overlaps the next one's start.
+        size = max(min(STAGE_ROWS, 2 * in_flight), math.ceil(len(window) / MAX_BLOCKS))
         refs = [ray.put(pa.table({"index": [i for i, _ in window[n:n + size]],
                                   "article": [a for _, a in window[n:n + size]]}))
                 for n in range(0, len(window), size)]

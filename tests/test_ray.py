@@ -78,6 +78,19 @@ def test_fake_model_rows_equal_the_local_engines(tmp_path: Path) -> None:
     assert ids == [json.loads(line)["id"] for line in (tmp_path / "local.jsonl").read_text().splitlines()]
 
 
+def test_input_runs_in_windows_with_the_same_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import summarizer.ray_engine as engine_module
+
+    monkeypatch.setattr(engine_module, "WINDOW_ROWS_PER_ACTOR", 4)  # 2 actors: windows of 8, so 3 pipelines
+    source = rows_file(tmp_path / "in.jsonl", 20, bad=False)
+    with Summarizer("fake/x", cache=False) as session:
+        run(session, source, tmp_path / "local.jsonl")
+    with RayEngine("fake/x", cache=False, actors=2) as engine:
+        report = run(engine, source, tmp_path / "ray.jsonl")
+    assert report.done == 20
+    assert comparable(tmp_path / "ray.jsonl") == comparable(tmp_path / "local.jsonl")
+
+
 def test_a_scripted_model_object_travels_to_the_actors_and_its_failures_are_rows(tmp_path: Path) -> None:
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the handler lives in this test module
     source = rows_file(tmp_path / "in.jsonl", 12, bad=False)
