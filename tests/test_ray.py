@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from helpers import start_latency_server, stop_process
 
-from summarizer import Limits, ScriptedModel, Summarizer
+from summarizer import Limits, ScriptedModel, SummarizeOptions, Summarizer, Summary
 from summarizer.batch import BatchReport, JsonlSink, read_input, run_batch
 from summarizer.models.fake import extractive_answer
 
@@ -176,3 +176,19 @@ def test_cli_engine_ray_exit_codes(tmp_path: Path) -> None:
     usage = subprocess.run([*cmd[:-5], "--actors", "2"], capture_output=True, text=True, cwd=REPO, env=env,
                            timeout=60)
     assert usage.returncode == 2 and "--engine ray" in usage.stderr
+
+
+def test_an_embedded_model_runs_one_per_actor_with_the_actors_cpus_as_threads(tmp_path: Path) -> None:
+    """A real embedded model (SmolLM2-135M) loaded in the actor, threads = the actor's CPUs."""
+    pytest.importorskip("llama_cpp")
+    text = ("The White House said on Wednesday that at least 3,000 North Korean soldiers had moved into eastern "
+            "Russia. Officials said they were being trained for combat.")
+    engine = RayEngine("local/smollm2-135m", cache=False, actors=1, cpus_per_actor=2,
+                       options=SummarizeOptions(max_claims=2))
+    assert engine._env(2)["SUMMARIZER_THREADS"] == "2"  # what the actor's llama.cpp is told
+    with engine:
+        results = dict(engine.as_completed([text]))
+    summary = results[0]
+    assert isinstance(summary, Summary), summary
+    assert summary.provenance.structured_output == "grammar" and summary.claims
+    assert all(text[e.start:e.end] == e.text for c in summary.claims for e in c.evidence)
