@@ -136,3 +136,18 @@ def test_thread_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("SUMMARIZER_THREADS")
     assert threads() >= 1
 
+
+def test_default_threads_are_physical_cores_of_the_usable_cpus(tmp_path: Path) -> None:
+    """Two cores with two hardware threads each (cpu0/cpu2 and cpu1/cpu3 siblings, as Linux numbers them), as
+    /sys describes them: one llama.cpp thread per core, counted among the CPUs the process may use."""
+    from summarizer.models.local import physical_cores
+
+    for cpu, core in ((0, 0), (1, 1), (2, 0), (3, 1)):
+        topology = tmp_path / f"cpu{cpu}" / "topology"
+        topology.mkdir(parents=True)
+        (topology / "physical_package_id").write_text("0\n")
+        (topology / "core_id").write_text(f"{core}\n")
+    assert physical_cores([0, 1, 2, 3], tmp_path) == 2
+    assert physical_cores([0, 2], tmp_path) == 1  # a taskset of one core's two threads
+    assert physical_cores([0, 1, 2, 3, 4], tmp_path) == 5  # cpu4 has no topology: count what is usable
+

@@ -56,15 +56,43 @@ def _close_all() -> None:
 
 
 def threads() -> int:
-    """CPU threads for llama.cpp: ``$SUMMARIZER_THREADS``, else every core. On a machine shared with other
-    llama.cpp processes, fewer threads than cores is much faster (its threads spin while they wait)."""
+    """CPU threads for llama.cpp: ``$SUMMARIZER_THREADS``, else :func:`physical_cores`. On a machine shared with
+    other llama.cpp processes, fewer threads than cores is much faster (its threads spin while they wait)."""
     env = os.environ.get("SUMMARIZER_THREADS", "")
     if env.strip():
         try:
             return max(1, int(env))
         except ValueError:
             raise ConfigurationError(f"SUMMARIZER_THREADS must be a whole number, not {env!r}") from None
-    return os.cpu_count() or 1
+    return physical_cores()
+
+
+def usable_cpus() -> list[int]:
+    """The logical CPUs this process may run on (its affinity: a container's or ``taskset``'s share)."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return list(range(os.cpu_count() or 1))
+
+
+#: Where Linux describes each CPU's place in the machine.
+SYS_CPU = Path("/sys/devices/system/cpu")
+
+
+def physical_cores(cpus: list[int] | None = None, root: Path = SYS_CPU) -> int:
+    """Physical cores among the usable CPUs: llama.cpp's matrix work gains nothing from a core's second hardware
+    thread and loses to the two contending, so one thread per core. Where the topology cannot be read, every
+    usable CPU counts."""
+    cpus = usable_cpus() if cpus is None else cpus
+    cores = set()
+    for cpu in cpus:
+        topology = root / f"cpu{cpu}" / "topology"
+        try:
+            cores.add(((topology / "physical_package_id").read_text().strip(),
+                       (topology / "core_id").read_text().strip()))
+        except OSError:
+            return max(1, len(cpus))
+    return max(1, len(cores))
 
 
 def _cpu() -> threading.BoundedSemaphore:
@@ -72,7 +100,7 @@ def _cpu() -> threading.BoundedSemaphore:
     global _cpu_slots
     with _load_lock:
         if _cpu_slots is None:
-            _cpu_slots = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // threads()))
+            _cpu_slots = threading.BoundedSemaphore(max(1, physical_cores() // threads()))
         return _cpu_slots
 
 
