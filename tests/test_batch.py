@@ -211,10 +211,19 @@ def test_sigkill_mid_batch_then_rerun_finishes_each_id_once_without_resending_fi
     assert f"{len(finished)} skipped" in rerun.stderr
 
 
-def test_ctrl_c_keeps_the_rows_written_and_says_how_to_resume(tmp_path: Path, slow_endpoint: str) -> None:
+@pytest.fixture()
+def slower_endpoint() -> Iterator[str]:
+    """0.5 s a call: 40 articles two at a time take 10 s, so the interrupt comes mid-run even on a busy machine
+    (at 0.1 s a run once finished before the test's signal reached it)."""
+    proc, url = start_latency_server(latency=0.5)
+    yield url
+    stop_process(proc)
+
+
+def test_ctrl_c_keeps_the_rows_written_and_says_how_to_resume(tmp_path: Path, slower_endpoint: str) -> None:
     source = write_rows(tmp_path / "in.jsonl", [{"id": f"c{i}", "article": article(i)} for i in range(40)])
     out = tmp_path / "out.jsonl"
-    env = {"OPENAI_BASE_URL": slow_endpoint, "OPENAI_API_KEY": "k"}
+    env = {"OPENAI_BASE_URL": slower_endpoint, "OPENAI_API_KEY": "k"}
     proc = subprocess.Popen([*SUMMARIZER, "batch", str(source), "--out", str(out), "-m", "openai/latency",
                              "--concurrency", "2", "--no-cache", "--quiet"], cwd=REPO, env={**os.environ, **env},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
