@@ -257,14 +257,15 @@ def _batch_files(rows: Iterable[InputRow | BadRow], model: str | None, out: Path
             store.close()
     read = f"round {report.round} results: {report.answered} answers read · " if results else ""
     line = (f"{read}{report.done} done · {report.failed} failed · {report.skipped} skipped (finished before) · "
-            f"{report.requests} requests for round {report.round + 1} written to {requests}")
+            f"{report.requests} requests for round {report.round + 1} written to {', '.join(report.request_files)}")
     if report.unmatched:
         line += f" · {report.unmatched} result lines matched no request"
     err.print(line, soft_wrap=True, highlight=False)
     if not results:
         return  # an export: the requests are the product
     if report.requests:
-        err.print(f"submit {requests} as the next batch, then import its results the same way", soft_wrap=True)
+        err.print(f"submit {' and '.join(report.request_files)} as the next batch(es), then import the results "
+                  "the same way", soft_wrap=True)
         raise SystemExit(EXIT_BATCH_PENDING)
     if not report.ok:
         raise SystemExit(EXIT_BATCH_ERRORS)

@@ -59,6 +59,10 @@ STATE_SUFFIX = ".openai-batch.jsonl"
 NEXT_SUFFIX = ".next-batch.jsonl"
 #: Hex digits of the body's SHA-256 in a ``custom_id``.
 DIGEST_CHARS = 16
+#: A request file's limits, as OpenAI documents them for one batch (50,000 requests, 200 MB); past them the round's
+#: requests continue in another file.
+MAX_FILE_REQUESTS = 50_000
+MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
 def state_path(out: Path) -> Path:
@@ -91,6 +95,8 @@ class RoundReport(BatchReport):
     answered: int = 0
     unmatched: int = 0
     requests_path: str = ""
+    #: The request files written: ``requests_path``, then ``<stem>.2.jsonl``, … past a provider's file limits.
+    request_files: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -183,26 +189,30 @@ class OpenAIBatch:
         order: list[str] = []
         used: set[str] = set()
         still: dict[str, Progress] = {}
-        lines: list[str] = []
-        for item in plan(rows, before, report, order, retry_failed=retry_failed):
-            assert item.id is not None  # plan() yields rows with ids only
-            key = str(item.id)
-            result: Result
-            if isinstance(item, BadRow):
-                result = input_error(item)
-            else:
-                progress = self.progress.get(key, Progress())
-                outcome = self._advance(item, progress, answers, used, importing)
-                if isinstance(outcome, ChatRequest):
-                    still[key] = progress
-                    lines.append(self._request_line(key, progress, outcome))
-                    continue
-                result = outcome
-            if sink is not None:
-                sink.write(result_row(item.id, item.extra, result))
-            report.add(result)
-        _write_atomically(requests, "".join(line + "\n" for line in lines))
-        report.requests = len(lines)
+        out_files = RequestFiles(requests)
+        try:
+            for item in plan(rows, before, report, order, retry_failed=retry_failed):
+                assert item.id is not None  # plan() yields rows with ids only
+                key = str(item.id)
+                result: Result
+                if isinstance(item, BadRow):
+                    result = input_error(item)
+                else:
+                    progress = self.progress.get(key, Progress())
+                    outcome = self._advance(item, progress, answers, used, importing)
+                    if isinstance(outcome, ChatRequest):
+                        still[key] = progress
+                        out_files.write(self._request_line(key, progress, outcome))
+                        continue
+                    result = outcome
+                if sink is not None:
+                    sink.write(result_row(item.id, item.extra, result))
+                report.add(result)
+        except BaseException:
+            out_files.abort()
+            raise
+        report.request_files = [str(p) for p in out_files.close()]
+        report.requests = out_files.count
         report.answered = len(used)
         report.unmatched = len(set(answers) - used)
         if report.unmatched:
@@ -295,6 +305,66 @@ class OpenAIBatch:
         return json.dumps({"custom_id": self._custom_id(key, progress, request), "method": "POST",
                            "url": self.format.batch_url, "body": self.format.batch_body(request, self.mode)},
                           ensure_ascii=False)
+
+
+class RequestFiles:
+    """The next round's request lines, written as they come into ``path`` and, past :data:`MAX_FILE_REQUESTS`
+    lines or :data:`MAX_FILE_BYTES`, into ``<stem>.2<suffix>``, ``<stem>.3<suffix>``, … (one provider batch each).
+    Files are written beside their final names and renamed on :meth:`close`; stale parts of an earlier, larger
+    round are removed then."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._paths: list[Path] = []
+        self._tmp: list[Path] = []
+        self._file: Any = None
+        self._lines = self._bytes = 0
+
+    def _part(self, n: int) -> Path:
+        return self.path if n == 1 else self.path.with_name(f"{self.path.stem}.{n}{self.path.suffix}")
+
+    def _open(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        final = self._part(len(self._paths) + 1)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
+        self._file = os.fdopen(fd, "wb")
+        self._paths.append(final)
+        self._tmp.append(Path(tmp))
+        self._lines = self._bytes = 0
+
+    def write(self, line: str) -> None:
+        data = (line + "\n").encode("utf-8", "surrogatepass")
+        if self._file is None or self._lines >= MAX_FILE_REQUESTS or self._bytes + len(data) > MAX_FILE_BYTES:
+            self._open()
+        self._file.write(data)
+        self._lines += 1
+        self._bytes += len(data)
+        self.count += 1
+
+    def abort(self) -> None:
+        """Drop what was written (the round failed): the files from before stay as they were."""
+        if self._file is not None:
+            self._file.close()
+        for tmp in self._tmp:
+            tmp.unlink(missing_ok=True)
+
+    def close(self) -> list[Path]:
+        """Rename the files into place (an empty first file when nothing is left to ask); the files written."""
+        if self._file is None:
+            self._open()
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        for tmp, final in zip(self._tmp, self._paths, strict=True):
+            os.replace(tmp, final)
+        n = len(self._paths) + 1
+        while (stale := self._part(n)).exists():  # parts of an earlier, larger round
+            stale.unlink()
+            n += 1
+        return list(self._paths)
 
 
 def _digest(body: dict[str, Any]) -> str:

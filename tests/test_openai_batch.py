@@ -193,6 +193,36 @@ def test_state_belongs_to_one_model_mode_and_options(server: Any, tmp_path: Path
     assert (mixed.answered, mixed.unmatched, mixed.requests) == (0, 2, 1)
 
 
+def test_a_round_past_a_files_limits_continues_in_more_files(server: Any, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import summarizer.openai_batch as module
+
+    monkeypatch.setattr(module, "MAX_FILE_REQUESTS", 3)
+    base_url, _ = server
+    source = rows_file(tmp_path / "in.jsonl", 8)
+    out = tmp_path / "rows.jsonl"
+    requests = tmp_path / "req.jsonl"
+
+    def batch() -> OpenAIBatch:
+        return OpenAIBatch(get_model("openai/latency"), out, mode="json_schema")
+
+    sink = JsonlSink(out)
+    export = batch().run_round(read_input(source), sink, requests)
+    sink.close()
+    files = [Path(f) for f in export.request_files]
+    assert [f.name for f in files] == ["req.jsonl", "req.2.jsonl", "req.3.jsonl"]
+    assert [len(f.read_text().splitlines()) for f in files] == [3, 3, 2] and export.requests == 8
+    for n, f in enumerate(files):  # three provider batches; the first one's results lose a line
+        answer_batch(f, tmp_path / f"res{n}.jsonl", base_url,
+                     reshape=lambda line: None if line["custom_id"].startswith("a0:") else line)
+    sink = JsonlSink(out)
+    again = batch().run_round(read_input(source), sink, requests, [tmp_path / f"res{n}.jsonl" for n in range(3)])
+    sink.close()
+    assert (again.answered, again.done, again.requests, again.request_files) == (7, 7, 1, [str(requests)])
+    assert not (tmp_path / "req.2.jsonl").exists()  # the earlier round's extra parts are gone
+    assert not list(tmp_path.glob(".req*"))  # no temporary file left
+
+
 def test_cli_rounds_and_exit_codes(server: Any, tmp_path: Path) -> None:
     base_url, _ = server
     source = rows_file(tmp_path / "in.jsonl", 4)
