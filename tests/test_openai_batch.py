@@ -151,6 +151,37 @@ def test_reasks_failures_and_lost_lines_take_more_rounds(server: Any, tmp_path: 
     assert not state_path(out).read_text().splitlines()[1:]  # nothing in progress
 
 
+def test_a_long_article_takes_a_round_per_part_then_the_merge(server: Any, tmp_path: Path) -> None:
+    """A context too small for the article: its parts are asked one round after another, then the merge; the
+    row equals the live path's for the same model."""
+    from summarizer.models.openai_compat import OpenAIModel
+
+    base_url, _ = server
+    long = " ".join(f"Officials said {n} trucks crossed the border at dawn on day {n} of the operation."
+                    for n in range(1, 80))
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "long", "article": long}) + "\n" + json.dumps({"id": "short",
+                      "article": article(1)}) + "\n")
+    model = OpenAIModel("latency", context_window=3000)
+    with Summarizer(model, cache=False) as session:
+        sink = JsonlSink(tmp_path / "live.jsonl")
+        run_batch(session, read_input(source), sink)
+        sink.close()
+    live = comparable(tmp_path / "live.jsonl")
+    parts = live[0]["summary"]["provenance"]["parts"]
+    assert parts >= 2  # the live path split it
+
+    out = tmp_path / "rows.jsonl"
+    one_round(OpenAIBatch(model, out, mode="json_schema"), source, out, [])
+    rounds = 0
+    while (requests := next_requests_path(out)).read_text() and rounds < 10:
+        rounds += 1
+        answer_batch(requests, tmp_path / f"r{rounds}.jsonl", base_url)
+        one_round(OpenAIBatch(model, out, mode="json_schema"), source, out, [tmp_path / f"r{rounds}.jsonl"])
+    assert rounds == parts + 1  # each part, then the merge: sequential steps, one round each
+    assert comparable(out) == live
+
+
 def test_summaries_are_cached_under_the_model_named_at_export(server: Any, tmp_path: Path) -> None:
     base_url, log = server
     source = rows_file(tmp_path / "in.jsonl", 3)
