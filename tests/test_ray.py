@@ -192,3 +192,14 @@ def test_an_embedded_model_runs_one_per_actor_with_the_actors_cpus_as_threads(tm
     assert isinstance(summary, Summary), summary
     assert summary.provenance.structured_output == "grammar" and summary.claims
     assert all(text[e.start:e.end] == e.text for c in summary.claims for e in c.evidence)
+
+
+def test_the_jobs_limits_are_split_across_the_actors() -> None:
+    engine = RayEngine("fake/x", cache=False, actors=4, limits=Limits(concurrency=16, rpm=600, tpm=200_000))
+    engine.load()
+    actors, cpus, in_flight = engine._shape()
+    assert (actors, cpus, in_flight) == (4, 0.5, 4)  # 4 actors asked for on 2 CPUs: half a CPU each
+    limits = engine._actor_limits(actors, in_flight)
+    assert (limits.concurrency, limits.rpm, limits.tpm, limits.workers) == (4, 150, 50_000, 0)
+    default = RayEngine("fake/x", cache=False, limits=Limits(concurrency=16)).load()
+    assert default._shape() == (2, 1.0, 8)  # one actor per CPU by default
