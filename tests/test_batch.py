@@ -213,11 +213,16 @@ def test_sigkill_mid_batch_then_rerun_finishes_each_id_once_without_resending_fi
 
 @pytest.fixture()
 def slower_endpoint() -> Iterator[str]:
-    """0.5 s a call: 40 articles two at a time take 10 s, so the interrupt comes mid-run even on a busy machine
-    (at 0.1 s a run once finished before the test's signal reached it)."""
+    """0.5 s a call: 40 articles two at a time take 10 s, so the interrupt comes mid-run even on a busy machine."""
     proc, url = start_latency_server(latency=0.5)
     yield url
     stop_process(proc)
+
+
+def _sigint_default() -> None:
+    """In the child: Ctrl-C as a terminal delivers it. A test run started in the background (``cmd &``) inherits
+    SIGINT ignored, and Python then leaves it ignored, so the batch would rightly run to the end."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_ctrl_c_keeps_the_rows_written_and_says_how_to_resume(tmp_path: Path, slower_endpoint: str) -> None:
@@ -226,7 +231,7 @@ def test_ctrl_c_keeps_the_rows_written_and_says_how_to_resume(tmp_path: Path, sl
     env = {"OPENAI_BASE_URL": slower_endpoint, "OPENAI_API_KEY": "k"}
     proc = subprocess.Popen([*SUMMARIZER, "batch", str(source), "--out", str(out), "-m", "openai/latency",
                              "--concurrency", "2", "--no-cache", "--quiet"], cwd=REPO, env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_default)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not out.exists() or out.read_bytes().count(b"\n") < 6):
         time.sleep(0.05)
