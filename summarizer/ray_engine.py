@@ -150,13 +150,20 @@ class RayEngine:
         return actors, per_actor, in_flight
 
     def _actor_limits(self, actors: int, in_flight: int) -> Limits:
+        """One actor's share of the job's limits. A rate too small to share (under one a minute per actor) is
+        raised to one, and said: fewer actors would keep to it."""
         limits = self.limits
-        return limits.model_copy(update={
-            "concurrency": in_flight,
-            "rpm": limits.rpm / actors if limits.rpm else None,
-            "tpm": limits.tpm / actors if limits.tpm else None,
-            "workers": limits.workers or 0,
-        })
+
+        def share(rate: float | None, name: str) -> float | None:
+            if not rate:
+                return None
+            if rate / actors < 1:
+                log.warning("--%s %g cannot be shared by %d actors; each gets 1 (the job may reach %d)", name, rate,
+                            actors, actors)
+            return max(1.0, rate / actors)
+
+        return limits.model_copy(update={"concurrency": in_flight, "rpm": share(limits.rpm, "rpm"),
+                                         "tpm": share(limits.tpm, "tpm"), "workers": limits.workers or 0})
 
     def _env(self, cpus_per_actor: float) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV)}
