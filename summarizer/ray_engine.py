@@ -202,6 +202,10 @@ class RayEngine:
         refs = [ray.put(pa.table({"index": [i for i, _ in window[n:n + size]],
                                   "article": [a for _, a in window[n:n + size]]}))
                 for n in range(0, len(window), size)]
+        if len(refs) < actors:  # a small window: no more actors (each a session, maybe a loaded model) than tasks
+            actors = len(refs)
+            in_flight = min(max(1, math.ceil(self.limits.concurrency / actors)),
+                            self.model.max_concurrency or self.limits.concurrency)
         dataset = ray.data.from_arrow_refs(refs).map_batches(
             _SessionActor, fn_constructor_args=(self._spec, self._cache, options,
                                                 self._actor_limits(actors, in_flight)),

@@ -194,6 +194,16 @@ def test_an_embedded_model_runs_one_per_actor_with_the_actors_cpus_as_threads(tm
     assert all(text[e.start:e.end] == e.text for c in summary.claims for e in c.evidence)
 
 
+def test_a_window_smaller_than_the_pool_starts_only_the_actors_it_can_use(tmp_path: Path) -> None:
+    import warnings
+
+    with RayEngine("fake/x", cache=False, actors=2) as engine, warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        results = list(engine.as_completed([article(1)]))  # one article: one block, one actor
+    assert len(results) == 1 and results[0][0] == 0 and isinstance(results[0][1], Summary)
+    assert not [w for w in seen if "concurrent actors" in str(w.message)]  # Ray's warning of an idle pool
+
+
 def test_the_jobs_limits_are_split_across_the_actors() -> None:
     engine = RayEngine("fake/x", cache=False, actors=4, limits=Limits(concurrency=16, rpm=600, tpm=200_000))
     engine.load()
