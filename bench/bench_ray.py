@@ -15,7 +15,6 @@ adds ((Ray wall − local wall) ÷ articles). The Ray wall includes the actors' 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -26,19 +25,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 from bench_concurrency import load_articles, start_server  # noqa: E402
+from rows import comparable  # noqa: E402
 
 from summarizer import Limits, Summarizer  # noqa: E402
 from summarizer.batch import InputRow, JsonlSink, run_batch  # noqa: E402
-
-VOLATILE = {"latency_s", "cached", "created_at"}
-
-
-def comparable(path: Path) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    for row in rows:
-        if "summary" in row:
-            row["summary"]["provenance"] = {k: v for k, v in row["summary"]["provenance"].items() if k not in VOLATILE}
-    return sorted(rows, key=lambda r: str(r["id"]))
 
 
 def one_run(engine: Any, texts: list[str], out: Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from helpers import answer_batch, start_latency_server, stop_process
+from rows import comparable  # bench/rows.py: the benchmarks compare runs the same way
 
 from summarizer import ConfigurationError, Limits, SummarizeOptions, Summarizer
 from summarizer.batch import JsonlSink, read_input, run_batch
@@ -21,7 +22,6 @@ from summarizer.models import get_model
 from summarizer.openai_batch import OpenAIBatch, RoundReport, next_requests_path, state_path
 
 REPO = Path(__file__).resolve().parents[1]
-VOLATILE = {"latency_s", "cached", "created_at"}
 
 
 def article(i: int) -> str:
@@ -34,14 +34,6 @@ def rows_file(path: Path, n: int) -> Path:
     lines += [{"id": "blank", "article": "   "}]
     path.write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
     return path
-
-
-def comparable(path: Path) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    for row in rows:
-        if "summary" in row:
-            row["summary"]["provenance"] = {k: v for k, v in row["summary"]["provenance"].items() if k not in VOLATILE}
-    return sorted(rows, key=lambda r: str(r["id"]))
 
 
 def bodies(path: Path) -> list[str]:

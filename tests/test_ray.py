@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from helpers import start_latency_server, stop_process
+from rows import comparable  # bench/rows.py: the benchmarks compare runs the same way
 
 from summarizer import Limits, ScriptedModel, SummarizeOptions, Summarizer, Summary
 from summarizer.batch import BatchReport, JsonlSink, read_input, run_batch
@@ -24,8 +25,6 @@ pytestmark = pytest.mark.slow  # each test runs a Ray Data pipeline (seconds of 
 from summarizer.ray_engine import RayEngine  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-#: Provenance fields that differ between any two runs (timing, cache, clock).
-VOLATILE = {"latency_s", "cached", "created_at"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -46,14 +45,6 @@ def rows_file(path: Path, n: int, *, bad: bool = True) -> Path:
         lines += [{"id": "blank", "article": "   "}, {"id": 3, "article": "a duplicate id"}, {"id": "no-text"}]
     path.write_text("".join(json.dumps(r) + "\n" for r in lines) + "not json\n", encoding="utf-8")
     return path
-
-
-def comparable(path: Path) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    for row in rows:
-        if "summary" in row:
-            row["summary"]["provenance"] = {k: v for k, v in row["summary"]["provenance"].items() if k not in VOLATILE}
-    return sorted(rows, key=lambda r: str(r["id"]))
 
 
 def run(engine: Summarizer | RayEngine, source: Path, out: Path) -> BatchReport:
