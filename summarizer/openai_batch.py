@@ -40,7 +40,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .article import coerce_article
 from .batch import BadRow, BatchReport, InputRow, Sink, finish, input_error, plan, result_row
 from .cache import SummaryCache
 from .errors import ArticleError, ConfigurationError, SummarizerError, TransientModelError
@@ -49,7 +48,7 @@ from .models.base import BatchFormat, ChatRequest, ChatResponse
 from .options import Limits, SummarizeOptions
 from .pipeline import summary_key, summary_steps
 from .schema import Summary
-from .session import Failure, Result
+from .session import Failure, Result, checked_article
 
 log = logging.getLogger(__name__)
 
@@ -232,10 +231,7 @@ class OpenAIBatch:
         """Replay the article's steps with its answers, feed it this round's answer if there is one; its result, or
         the request it needs next (``progress.asked``)."""
         try:
-            text = coerce_article(item.article)
-            if len(text) > self.limits.max_article_chars:
-                raise ArticleError(f"the article is {len(text):,} characters; the limit is "
-                                   f"{self.limits.max_article_chars:,} (max_article_chars)")
+            text = checked_article(item.article, self.limits)
         except ArticleError as exc:
             return Failure.of(exc, 0)
         key = summary_key(text, self.model, self.options) if self.cache is not None else ""

@@ -144,10 +144,12 @@ class RayEngine:
         else:  # an endpoint's actor mostly waits: a CPU each, or a share when more actors than CPUs are asked for
             per_actor = min(1.0, total / self._actors) if self._actors else 1.0
         actors = self._actors or max(1, int(total // per_actor))
-        in_flight = max(1, math.ceil(self.limits.concurrency / actors))
-        if embedded:
-            in_flight = min(in_flight, self.model.max_concurrency or 1)
-        return actors, per_actor, in_flight
+        return actors, per_actor, self._in_flight(actors)
+
+    def _in_flight(self, actors: int) -> int:
+        """Each actor's share of the job's calls in flight, and no more than the model takes at once."""
+        share = max(1, math.ceil(self.limits.concurrency / actors))
+        return min(share, self.model.max_concurrency or share)
 
     def _actor_limits(self, actors: int, in_flight: int) -> Limits:
         """One actor's share of the job's limits. A rate too small to share (under one a minute per actor) is
@@ -204,8 +206,7 @@ class RayEngine:
                 for n in range(0, len(window), size)]
         if len(refs) < actors:  # a small window: no more actors (each a session, maybe a loaded model) than tasks
             actors = len(refs)
-            in_flight = min(max(1, math.ceil(self.limits.concurrency / actors)),
-                            self.model.max_concurrency or self.limits.concurrency)
+            in_flight = self._in_flight(actors)
         dataset = ray.data.from_arrow_refs(refs).map_batches(
             _SessionActor, fn_constructor_args=(self._spec, self._cache, options,
                                                 self._actor_limits(actors, in_flight)),

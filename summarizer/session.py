@@ -151,12 +151,7 @@ class Summarizer:
 
     async def _summarize(self, article: Article, options: SummarizeOptions, tally: _Tally) -> Summary:
         self._check_open()
-        if isinstance(article, bytes | bytearray) and len(article) > 4 * self.limits.max_article_chars:
-            # UTF-8 takes at most 4 bytes a character: refused before decoding megabytes
-            raise ArticleError(_too_long(len(article), self.limits.max_article_chars, "bytes"))
-        text = coerce_article(article)
-        if len(text) > self.limits.max_article_chars:
-            raise ArticleError(_too_long(len(text), self.limits.max_article_chars, "characters"))
+        text = checked_article(article, self.limits)
         key = summary_key(text, self.model, options) if self.cache is not None else ""
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             return hit.model_copy(update={"provenance": hit.provenance.model_copy(update={"cached": True})})
@@ -358,6 +353,18 @@ class Summarizer:
 
     def __repr__(self) -> str:
         return f"Summarizer(model={self.model.name!r}, options={self.options!r}, limits={self.limits!r})"
+
+
+def checked_article(article: Article, limits: Limits) -> str:
+    """The article's text, decoded and checked (:func:`~summarizer.article.coerce_article`) and within
+    ``limits.max_article_chars``; an :class:`ArticleError` otherwise."""
+    if isinstance(article, bytes | bytearray) and len(article) > 4 * limits.max_article_chars:
+        # UTF-8 takes at most 4 bytes a character: refused before decoding megabytes
+        raise ArticleError(_too_long(len(article), limits.max_article_chars, "bytes"))
+    text = coerce_article(article)
+    if len(text) > limits.max_article_chars:
+        raise ArticleError(_too_long(len(text), limits.max_article_chars, "characters"))
+    return text
 
 
 def _too_long(size: int, limit: int, unit: str) -> str:
