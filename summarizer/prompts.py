@@ -46,12 +46,13 @@ class Prompt:
         return _instructions(self)
 
     @classmethod
-    def load(cls, name: str, directory: Path | None = None) -> Prompt:
-        return _load(name, directory or prompts_dir())
+    def load(cls, name: str, directory: Path | None = None, files: tuple[str, ...] = _FILES) -> Prompt:
+        """The prompt in ``<directory>/<name>/``: ``files`` (a chat prompt's by default), versioned by their hash."""
+        return _load(name, directory or prompts_dir(), files)
 
 
 @cache
-def _load(name: str, directory: Path) -> Prompt:
+def _load(name: str, directory: Path, files: tuple[str, ...] = _FILES) -> Prompt:
     folder = directory / name
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
@@ -61,7 +62,7 @@ def _load(name: str, directory: Path) -> Prompt:
     )
     digest = hashlib.sha256()
     templates: dict[str, jinja2.Template] = {}
-    for filename in _FILES:
+    for filename in files:
         path = folder / filename
         if not path.is_file():
             raise ConfigurationError(f"prompt {name!r} is missing {path}")

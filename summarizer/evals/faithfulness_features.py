@@ -12,6 +12,7 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -210,6 +211,10 @@ class StatementSignals:
     evidence_span: tuple[int, int] | None
     absent_numbers: list[str]
     novel_words: list[str]
+    #: Why a model-based reader has no signals for this statement (None: read, or no reader).
+    unread: str | None = None
+    #: What a model-based reader read (its :class:`~summarizer.evals.faithfulness_lm.Reading`), for inspection.
+    reading: Any = None
 
 
 def statement_signals(statement: str, index: ArticleIndex, embedding: FloatArray | None) -> StatementSignals:

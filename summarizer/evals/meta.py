@@ -45,8 +45,9 @@ __all__ = [
 ]
 
 #: Scorer names :func:`run_meta` knows: our default (lexical) mode, the same by its explicit name, the embedding
-#: mode (all-MiniLM-L6-v2; needs sentence-transformers), or none.
-SCORERS = ("faithfulness", "faithfulness-lexical", "faithfulness-embedding", "none")
+#: mode (all-MiniLM-L6-v2; needs sentence-transformers), the model mode (a model's token probabilities fused with
+#: the lexical signals; ``reader`` names the model), or none.
+SCORERS = ("faithfulness", "faithfulness-lexical", "faithfulness-embedding", "faithfulness-model", "none")
 
 
 class Judgement(pydantic.BaseModel):
@@ -190,13 +191,19 @@ class MetaReport(pydantic.BaseModel):
         return "\n".join(lines)
 
 
-def _our_scores(items: list[Judgement], scorer_name: str) -> tuple[list[float | None], str]:
-    from .faithfulness import DEFAULT_EMBEDDER, FaithfulnessScorer
+def _our_scores(items: list[Judgement], scorer_name: str,
+                reader: str | Model | None = None) -> tuple[list[float | None], str]:
+    from .faithfulness import DEFAULT_EMBEDDER, READER, FaithfulnessScorer
 
     embedder = DEFAULT_EMBEDDER if scorer_name == "faithfulness-embedding" else None
-    scorer = FaithfulnessScorer(embedder=embedder)
+    if scorer_name == "faithfulness-model":
+        scorer = FaithfulnessScorer(reader=reader or READER)
+        assert scorer.reader is not None
+        label = f"{scorer_name} reader={scorer.reader.name}"
+    else:
+        scorer = FaithfulnessScorer(embedder=embedder)
+        label = scorer_name
     results = scorer.score_many((j.article, j.summary) for j in items)
-    label = scorer_name
     if embedder is not None and scorer.mode != "embedding":
         label += " (lexical fallback: no sentence-transformers)"
     return [r.value for r in results], label
@@ -243,6 +250,7 @@ def run_meta(
     scores_out: str | Path | None = None,
     *,
     judge: str | Model | None = None,
+    reader: str | Model | None = None,
     limit: int | None = None,
 ) -> MetaReport:
     """Score every judged summary with ``scorer_name`` (one of :data:`SCORERS`) and build the table.
@@ -251,6 +259,7 @@ def run_meta(
     ``judge`` is given).
     ``judge``: a ``provider/model`` name (or a model object): also score with the judge mode (its row comes first, then
     ``scorer_name`` on the same pairs, then the mean of the two, then the baselines).
+    ``reader``: the model the ``faithfulness-model`` scorer reads (default: the one its coefficients were fitted with).
     ``limit``: only the pairs of whole articles, chosen by :func:`subset`, until there are at least this many.
     Note: our scorer's shipped coefficients were fitted on FRANK's validation split; on that split these figures
     are in-sample (see docs/faithfulness.md for the cross-validated ones).
@@ -272,7 +281,7 @@ def run_meta(
         written = judged
     if scorer_name != "none":
         t0 = time.perf_counter()
-        ours, label = _our_scores(items, scorer_name)
+        ours, label = _our_scores(items, scorer_name, reader)
         rows.append(metric_row(label, ours, human, systems, seconds=time.perf_counter() - t0))
         if judged is not None:
             mean = [None if a is None or b is None else (a + b) / 2 for a, b in zip(judged, ours, strict=True)]
@@ -298,12 +307,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--scorer", default="faithfulness", choices=SCORERS)
     parser.add_argument("--scores-out", default=None)
     parser.add_argument("--judge", default=None, help="also score with this judge model (provider/model)")
+    parser.add_argument("--reader", default=None, help="the model the faithfulness-model scorer reads")
     parser.add_argument("--limit", type=int, default=None, help="only whole articles' pairs, at least this many")
     parser.add_argument("--verbose", action="store_true", help="log each judged pair")
     args = parser.parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    report = run_meta(args.articles, args.judgements, args.scorer, args.scores_out, judge=args.judge, limit=args.limit)
+    report = run_meta(args.articles, args.judgements, args.scorer, args.scores_out, judge=args.judge,
+                      reader=args.reader, limit=args.limit)
     print(report.to_table())
 
 

@@ -143,11 +143,38 @@ class BatchFormat(Protocol):
         ...
 
 
+class TokenScores(Protocol):
+    """A model whose token probabilities can be read, not only its generated text (the embedded runtime; an endpoint
+    that returns log-probabilities). What the model-based faithfulness scorer reads
+    (:mod:`summarizer.evals.faithfulness_lm`)."""
+
+    #: Tokens of prefix plus text one call can take.
+    score_window: int
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes for this model."""
+        ...
+
+    def continuation_logprobs(self, prefix: str, text: str) -> list[float]:
+        """The natural log-probability of each token of ``text`` read after ``prefix`` (raw text, no chat template).
+        Consecutive calls that share a prefix pay for reading it once."""
+        ...
+
+    def answer_logprobs(self, messages: tuple[dict[str, str], ...], answers: tuple[str, ...]) -> dict[str, float]:
+        """For each answer, the log-probability that the assistant's reply to ``messages`` starts with the answer's
+        first token (normalised over the whole vocabulary, not over the answers)."""
+        ...
+
+
 class ModelBase:
     """Defaults for :class:`Model` implementations: subclass and write ``complete`` (and the properties)."""
 
     def batch_format(self) -> BatchFormat | None:
         """How to ask this model through a provider's batch files, or None (the default) when it cannot be."""
+        return None
+
+    def token_scores(self) -> TokenScores | None:
+        """How to read this model's token probabilities, or None (the default) when they cannot be read."""
         return None
 
     @property

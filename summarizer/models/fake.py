@@ -5,13 +5,15 @@
 ``latency`` makes every call take that many seconds (slept, on the event loop for ``acomplete``), which is how a
 test sees concurrency without a server.
 The name ``fake/<anything>`` gives the default handler, :func:`extractive_answer`, which builds a valid summary
-from the article's first sentences — deterministic, grounded, and free.
+from the article's first sentences — deterministic, grounded, and free. Its token probabilities
+(:class:`WordScores`) are a toy too: a word is likely when it was read before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import threading
 import time
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
 from typing import Any
 
-from .base import ChatRequest, ChatResponse, ModelBase, ModelFacts, estimate_tokens
+from .base import ChatRequest, ChatResponse, ModelBase, ModelFacts, TokenScores, estimate_tokens
 
 Handler = Callable[[ChatRequest], "str | ChatResponse | BaseException"]
 
@@ -46,6 +48,7 @@ class ScriptedModel(ModelBase):
         #: The most calls that were ever in progress at once.
         self.max_in_flight = 0
         self._in_flight = 0
+        self._scores: WordScores | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         """A copy for another process (a Ray actor, a worker): the same handler, name, window and latency; the
@@ -82,6 +85,11 @@ class ScriptedModel(ModelBase):
     def facts(self) -> ModelFacts:
         return ModelFacts(self.name, self.endpoint, self.context_window)  # tokens are estimated here too
 
+    def token_scores(self) -> TokenScores:
+        if self._scores is None:
+            self._scores = WordScores(self._context)
+        return self._scores
+
     def complete(self, request: ChatRequest) -> ChatResponse:
         self._enter()
         try:
@@ -117,6 +125,50 @@ class ScriptedModel(ModelBase):
             return reply
         prompt = sum(estimate_tokens(m["content"]) for m in request.messages)
         return ChatResponse(reply, prompt, estimate_tokens(reply), structured_output="scripted", finish_reason="stop")
+
+
+_WORD = re.compile(r"\w+")
+#: The toy probabilities of :class:`WordScores`: a word read before, a new word, a supported answer.
+SEEN, UNSEEN, SURE = math.log(0.5), math.log(1e-4), math.log(0.9)
+
+
+class WordScores:
+    """Token probabilities of the scripted model: words are its tokens, a word already in the prefix is likely
+    (:data:`SEEN`) and a new one is not (:data:`UNSEEN`); a question's first answer is likely (:data:`SURE`) when
+    every word of its last line but the question's own is in the rest. Deterministic, free, and enough to tell a
+    copied statement from an invented one. Records each call in ``reads``: its kind, the prefix's and the text's
+    tokens."""
+
+    def __init__(self, window: int) -> None:
+        self.score_window = window
+        self.reads: deque[tuple[str, int, int]] = deque(maxlen=REQUESTS_KEPT)
+
+    def count_tokens(self, text: str) -> int:
+        return len(_WORD.findall(text))
+
+    def continuation_logprobs(self, prefix: str, text: str) -> list[float]:
+        from ..errors import ModelError
+
+        seen = {w.lower() for w in _WORD.findall(prefix)}
+        words = _WORD.findall(text)
+        if (size := self.count_tokens(prefix) + len(words)) > self.score_window:
+            raise ModelError(f"{size} tokens do not fit the {self.score_window}-token window")
+        self.reads.append(("continuation", self.count_tokens(prefix), len(words)))
+        out = []
+        for word in words:
+            out.append(SEEN if word.lower() in seen else UNSEEN)
+            seen.add(word.lower())
+        return out
+
+    def answer_logprobs(self, messages: tuple[dict[str, str], ...], answers: tuple[str, ...]) -> dict[str, float]:
+        text = messages[-1]["content"]
+        self.reads.append(("answer", 0, self.count_tokens(text)))
+        claim = re.search(r"Sentence: (.*)", text)
+        words = {w.lower() for w in _WORD.findall(claim.group(1))} if claim else set()
+        rest = {w.lower() for w in _WORD.findall(text.replace(claim.group(0), ""))} if claim else set()
+        sure = SURE if words <= rest else math.log(0.1)
+        other = math.log1p(-math.exp(sure))
+        return {answer: (sure if i == 0 else other) for i, answer in enumerate(answers)}
 
 
 def _rebuild(handler: Handler, name: str, context_window: int, latency: float) -> ScriptedModel:

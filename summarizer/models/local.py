@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, ModelError
 from ..schema_tools import plain_schema, restrict_verbatim
-from .base import ChatRequest, ChatResponse, ModelBase
+from .base import ChatRequest, ChatResponse, ModelBase, TokenScores
 from .gbnf import GrammarError, schema_to_gbnf
 from .weights import EMBEDDED, Weights
 
@@ -182,6 +182,9 @@ class LocalModel(ModelBase):
     def count_tokens(self, text: str) -> int:
         return len(self._context().llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
+    def token_scores(self) -> TokenScores:
+        return _LocalTokenScores(self._context(), self._n_ctx)
+
     def complete(self, request: ChatRequest) -> ChatResponse:
         choices = request.verbatim_choices or ()
         sources = request.source_choices() if request.source_choices is not None else ()
@@ -231,3 +234,98 @@ def grammar_for(llama: Any, schema: dict[str, Any]) -> Any:
         raise ModelError("llama.cpp refused the output grammar built from the schema (its log says where)")
     llama_cpp.llama_sampler_free(sampler)
     return LlamaGrammar.from_string(text, verbose=False)
+
+
+class _LocalTokenScores:
+    """Token log-probabilities read from the loaded llama.cpp context, under its lock and a CPU slot.
+
+    Logits are computed only for the positions asked about: the context keeps llama-cpp-python's
+    ``logits_all=False`` (an n_ctx x vocabulary buffer, gigabytes at 8k, and logits for every prompt token
+    otherwise), and the tokens whose probabilities are read go through one batch of llama.cpp with every output
+    requested. The longest common prefix with what the context last read is kept (llama-cpp-python's own rule for
+    generation), so reading many texts after one article reads the article once.
+    """
+
+    def __init__(self, context: _Context, window: int) -> None:
+        self._context = context
+        self.score_window = window
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokens(text))
+
+    def _tokens(self, text: str, *, bos: bool = False, special: bool = False) -> list[int]:
+        return list(self._context.llama.tokenize(text.encode("utf-8"), add_bos=bos, special=special))
+
+    def continuation_logprobs(self, prefix: str, text: str) -> list[float]:
+        head = self._tokens(prefix, bos=True)
+        tail = self._tokens(text)
+        if not tail:
+            return []
+        rows = self._logprobs(head + tail, len(tail) + 1)[:-1]  # row i predicts tail[i]
+        return [float(rows[i, token]) for i, token in enumerate(tail)]
+
+    def answer_logprobs(self, messages: tuple[dict[str, str], ...], answers: tuple[str, ...]) -> dict[str, float]:
+        prompt, added_special = self._chat_prompt(messages)
+        tokens = self._tokens(prompt, bos=not added_special, special=True)
+        row = self._logprobs(tokens, 1)[0]
+        out = {}
+        for answer in answers:
+            first = self._tokens(answer)
+            if not first:
+                raise ValueError(f"answer {answer!r} has no tokens")
+            out[answer] = float(row[first[0]])
+        return out
+
+    def _chat_prompt(self, messages: tuple[dict[str, str], ...]) -> tuple[str, bool]:
+        """The prompt the model's own chat template makes of ``messages``, ready for the assistant's reply (what
+        ``create_chat_completion`` would read)."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llama = self._context.llama
+        template = llama.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelError("this GGUF file has no chat template to ask a question with")
+        eos, bos = llama.token_eos(), llama.token_bos()
+        formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+            bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+            stop_token_ids=[eos],
+        )
+        result = formatter(messages=list(messages))  # type: ignore[arg-type]  # their TypedDicts: plain dicts
+        return result.prompt, result.added_special
+
+    def _logprobs(self, tokens: list[int], rows: int) -> Any:
+        """Log-softmax rows for the last ``rows`` positions of ``tokens`` (row j: the distribution of the token after
+        position len(tokens) - rows + j)."""
+        import numpy as np
+
+        if len(tokens) > self.score_window:
+            raise ModelError(f"{len(tokens)} tokens do not fit the model's {self.score_window}-token context")
+        context = self._context
+        llama = context.llama
+        with context.lock, _cpu():
+            try:
+                kept = 0
+                limit = min(llama.n_tokens, len(tokens) - rows)
+                seen = llama.input_ids
+                while kept < limit and seen[kept] == tokens[kept]:
+                    kept += 1
+                llama.n_tokens = kept
+                llama.eval(tokens[kept : len(tokens) - rows])  # logits of these positions are not needed
+                llama._ctx.kv_cache_seq_rm(-1, llama.n_tokens, -1)
+                vocab = llama.n_vocab()
+                out = []
+                for start in range(len(tokens) - rows, len(tokens), llama.n_batch):
+                    batch = tokens[start : min(len(tokens), start + llama.n_batch)]
+                    llama._batch.set_batch(batch=batch, n_past=llama.n_tokens, logits_all=True)
+                    llama._ctx.decode(llama._batch)
+                    logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(len(batch), vocab))
+                    out.append(logits.astype(np.float64))
+                    llama.input_ids[llama.n_tokens : llama.n_tokens + len(batch)] = batch
+                    llama.n_tokens += len(batch)
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(f"reading token probabilities failed: {exc}") from None
+        logits = np.concatenate(out)
+        top = logits.max(axis=1, keepdims=True)
+        return logits - (top + np.log(np.exp(logits - top).sum(axis=1, keepdims=True)))

