@@ -221,3 +221,37 @@ def _request() -> Any:
     from summarizer import ChatRequest
 
     return ChatRequest(messages=({"role": "user", "content": "JSON please"},), schema={"type": "object"})
+
+
+def test_token_scores_read_the_endpoints_logprobs() -> None:
+    """Completions with echo give the prompt tokens' log-probabilities (vLLM, llama-cpp-python's server); chat
+    completions' top_logprobs the answer's. Only the text's tokens are returned, never the prefix's."""
+    prefix, text = "Article: A B.\n\nSummary:", " A B."
+
+    def handler(body: dict[str, Any]) -> httpx2.Response:
+        if "prompt" in body:
+            assert body["echo"] is True and body["logprobs"] == 0 and body["prompt"] == prefix + text
+            offsets = [0, 8, 10, 13, 15, 16, 24, 26, 28]  # the last offset is the generated token's
+            values = [None, -1.0, -2.0, -0.5, -0.1, -0.2, -0.3, -0.4, -9.0]
+            return httpx2.Response(200, json={"choices": [{"text": prefix + text + "x", "logprobs": {
+                "tokens": ["t"] * 9, "token_logprobs": values, "text_offset": offsets}}]})
+        assert body["logprobs"] is True and body["max_tokens"] == 1
+        return httpx2.Response(200, json={"choices": [{"message": {"role": "assistant", "content": "Yes"},
+                                                       "logprobs": {"content": [{"token": "Yes", "logprob": -0.2,
+            "top_logprobs": [{"token": "Yes", "logprob": -0.2}, {"token": " No", "logprob": -1.9},
+                             {"token": "Maybe", "logprob": -4.0}]}]}}]})
+
+    scores = Endpoint(handler).model().token_scores()
+    assert scores.continuation_logprobs(prefix, text) == [-0.3, -0.4]  # offsets 24 and 26 lie in the text
+    answers = scores.answer_logprobs(({"role": "user", "content": "?"},), ("Yes", "No", "Perhaps"))
+    assert answers == {"Yes": -0.2, "No": -1.9, "Perhaps": -4.0}  # absent from the top: the least likely's bound
+
+
+def test_token_scores_of_an_endpoint_without_logprobs_fail_typed() -> None:
+    endpoint = Endpoint(lambda body: completion("Yes") if "messages" in body else
+                        httpx2.Response(200, json={"choices": [{"text": "x"}]}))
+    scores = endpoint.model().token_scores()
+    with pytest.raises(ModelError, match="prompt's token log-probabilities"):
+        scores.continuation_logprobs("a", " b")
+    with pytest.raises(ModelError, match="top_logprobs"):
+        scores.answer_logprobs(({"role": "user", "content": "?"},), ("Yes", "No"))

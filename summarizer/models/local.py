@@ -261,6 +261,8 @@ class _LocalTokenScores:
         tail = self._tokens(text)
         if not tail:
             return []
+        if not head:  # nothing before the text's first token to predict it from
+            raise ModelError("reading a text's token probabilities needs a prefix (this model adds no BOS token)")
         rows = self._logprobs(head + tail, len(tail) + 1)[:-1]  # row i predicts tail[i]
         return [float(rows[i, token]) for i, token in enumerate(tail)]
 
