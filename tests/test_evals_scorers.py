@@ -168,6 +168,10 @@ def test_faithfulness_wraps_the_faithfulness_scorer(seed: str) -> None:
     assert result.details["mode"] == "lexical"
     only_summary = score("faithfulness", seed, s, embedder=None, claims=False)
     assert len(only_summary.details["statements"]) == 1
+    # The model mode, by the same option a suite gives (the scripted model's toy probabilities here).
+    read = score("faithfulness", seed, s, reader="fake/reader")
+    assert read.details["mode"] == "model" and read.value is not None and not math.isnan(read.value)
+    assert [v["statement"] for v in read.details["statements"]] == statements
 
 
 def test_a_scorer_that_crashes_is_recorded_not_raised(seed: str, monkeypatch: pytest.MonkeyPatch) -> None:
