@@ -105,9 +105,14 @@ def test_a_long_article_is_cut_to_leave_room_for_the_statements() -> None:
     model = ScriptedModel(context_window=600)
     reader = ModelReader(model)
     article = " ".join(f"word{i}" for i in range(2000))
-    prefix = reader._prefix(article)
+    prefix, kept = reader._prefix(article)
     assert reader.scores.count_tokens(prefix) <= 600 - 300
     assert prefix.startswith("Article:\nword0 word1") and prefix.endswith("Summary:")
+    assert 0 < kept < len(article) and article[:kept] in prefix
+    result = FaithfulnessScorer(reader=model).score(article, "word1 word2 word3.")
+    assert result.value is not None
+    assert f"the model read only the article's first {kept} characters" in result.explanation
+    assert "first" not in FaithfulnessScorer(reader=model).score(ARTICLE, FAITHFUL).explanation
 
 
 def test_empty_inputs_abstain_and_a_model_without_probabilities_is_refused() -> None:

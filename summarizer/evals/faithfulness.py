@@ -145,9 +145,11 @@ class FaithfulnessScorer:
         if reader is not None:
             from .faithfulness_lm import ModelReader
 
+            features = _load_spec(str(self.model_path))["modes"].get("model", {}).get("features", ["lm_yes"])
             if not isinstance(reader, ModelReader):  # ask the question only if the shipped model uses its answer
-                features = _load_spec(str(self.model_path))["modes"].get("model", {}).get("features", ["lm_yes"])
                 reader = ModelReader(reader, question="lm_yes" in features)
+            elif "lm_yes" in features and not reader.question:
+                raise ValueError("the model mode's coefficients use the question's answer: give a reader that asks it")
             self.reader = reader
         self.judge: JudgeFaithfulnessScorer | None = None
         if judge is not None:
@@ -320,6 +322,9 @@ class FaithfulnessScorer:
         unread = [sig.unread for sig in sigs if sig.unread]
         if unread:
             text += f"; {len(unread)} statement(s) scored on lexical signals only: {unread[0]}"
+        cut = next((sig.reading.article_read for sig in sigs if sig.reading and sig.reading.article_read), None)
+        if cut is not None:
+            text += f"; the model read only the article's first {cut} characters (its window is full)"
         return text + "."
 
     def _fused(self, sigs: list[StatementSignals]) -> FloatArray:

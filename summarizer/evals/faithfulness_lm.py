@@ -56,6 +56,8 @@ class Reading:
     cond: tuple[float, ...] = ()
     base: tuple[float, ...] = ()
     yes: float | None = None
+    #: When the article was longer than the model's window: how many of its characters the model read first.
+    article_read: int | None = None
 
 
 class ModelReader:
@@ -83,7 +85,8 @@ class ModelReader:
     ) -> list[list[Reading]]:
         """Signals for every statement of several summaries of one article (``passages``: each statement's
         evidence, the question's passage; None where the lexical scorer found none)."""
-        with_article = self._prefix(article)
+        with_article, kept = self._prefix(article)
+        read = kept if kept < len(article) else None
         without = self.prompt.render("article", article="")
         cond = [self._likelihoods(with_article, statements) for statements in summaries]
         plain = [self._likelihoods(without, statements) for statements in summaries]
@@ -92,20 +95,20 @@ class ModelReader:
             row = []
             for statement, lp, base, passage in zip(statements, lps, bases, evidence, strict=True):
                 if isinstance(lp, str) or isinstance(base, str):
-                    row.append(Reading(None, lp if isinstance(lp, str) else str(base)))
+                    row.append(Reading(None, lp if isinstance(lp, str) else str(base), article_read=read))
                     continue
                 try:
                     yes = self._yes(statement, passage) if self.question else None
                 except ModelError as exc:
-                    row.append(Reading(None, str(exc)))
+                    row.append(Reading(None, str(exc), article_read=read))
                     continue
-                row.append(Reading(model_signals(lp, base, yes), None, tuple(lp), tuple(base), yes))
+                row.append(Reading(model_signals(lp, base, yes), None, tuple(lp), tuple(base), yes, read))
             out.append(row)
         return out
 
-    def _prefix(self, article: str) -> str:
+    def _prefix(self, article: str) -> tuple[str, int]:
         """The article prompt, the article cut (at a word) so that the statements keep :data:`STATEMENT_ROOM` (or half
-        of a smaller window)."""
+        of a smaller window); and how many of the article's characters it holds."""
         text = self.prompt.render("article", article=article)
         window = self.scores.score_window
         budget = max(window // 2, window - STATEMENT_ROOM)
@@ -115,7 +118,7 @@ class ModelReader:
             article = article[:keep].rsplit(" ", 1)[0]
             text = self.prompt.render("article", article=article)
             tokens = self.scores.count_tokens(text)
-        return text
+        return text, len(article)
 
     def _likelihoods(self, prefix: str, statements: Sequence[str]) -> list[list[float] | str]:
         """Each statement's token log-probabilities after ``prefix`` and the statements before it (a string: why
