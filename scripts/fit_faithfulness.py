@@ -28,7 +28,7 @@ from sklearn.model_selection import GroupKFold
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from summarizer.evals.faithfulness import FaithfulnessScorer  # noqa: E402
+from summarizer.evals.faithfulness import READER, FaithfulnessScorer  # noqa: E402
 from summarizer.evals.faithfulness_lm import MODEL_SIGNALS  # noqa: E402
 from summarizer.evals.meta import correlations, load_frank  # noqa: E402
 
@@ -303,7 +303,8 @@ def fit_model_mode(args: argparse.Namespace, items: list[Any], y: np.ndarray, sy
     spec = fit(sets[name], y, l2)
     in_sample = [predict(spec, m) for m in sets[name]]
     model = json.loads(Path(args.out).read_text())
-    model["modes"]["model"] = {
+    key = "model" if args.reader == READER else f"model@{args.reader}"
+    model["modes"][key] = {
         "features": MODEL_CANDIDATES[name],
         **{k: [round(v, 6) for v in spec[k]] for k in ("mean", "scale", "coef")},
         "intercept": round(spec["intercept"], 6),
@@ -326,7 +327,7 @@ def fit_model_mode(args: argparse.Namespace, items: list[Any], y: np.ndarray, sy
             json.dumps({"id": j.id, "system": j.system, "mode": mode, "score": round(float(p), 6)}) + "\n"
             for mode, preds in (("lexical", lex_pred), ("model", model_pred))
             for j, p in zip(items, preds, strict=True)))
-    print(f"model mode: {name}, L2={l2}; wrote {args.out}")
+    print(f"model mode ({key}): {name}, L2={l2}; wrote {args.out}")
 
 
 if __name__ == "__main__":

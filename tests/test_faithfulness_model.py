@@ -195,3 +195,17 @@ def test_embedded_reader_on_the_seed_article(seed: str) -> None:
         good, bad = results[i], results[i + 1]
         assert good.value is not None and bad.value is not None
         assert good.value > bad.value, (good.statements[0].signals, bad.statements[0].signals)
+
+
+def test_a_reader_gets_its_own_coefficients_where_fitted_else_the_defaults_with_a_note(tmp_path: Path) -> None:
+    spec = json.loads(json.dumps(SHIPPED))
+    assert "model@fake/scripted" not in spec["modes"]
+    default = FaithfulnessScorer(reader=ScriptedModel()).score(ARTICLE, FAITHFUL)
+    assert f"coefficients fitted on {READER}'s probabilities, read here with fake/scripted" in default.explanation
+    own = {**spec["modes"]["model"], "reader": "fake/scripted", "intercept": spec["modes"]["model"]["intercept"] - 3}
+    spec["modes"]["model@fake/scripted"] = own
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(spec))
+    fitted = FaithfulnessScorer(reader=ScriptedModel(), model_path=path).score(ARTICLE, FAITHFUL)
+    assert "coefficients fitted on" not in fitted.explanation
+    assert fitted.value is not None and default.value is not None and fitted.value < default.value

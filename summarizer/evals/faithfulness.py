@@ -121,8 +121,9 @@ class FaithfulnessScorer:
     ``reader``: a ``provider/model`` name (or a model object, or a configured
     :class:`~summarizer.evals.faithfulness_lm.ModelReader`) whose token probabilities are read
     (:mod:`summarizer.evals.faithfulness_lm`) and fused with the lexical signals: the ``model`` mode. The model must
-    offer them (``model.token_scores()``: the embedded models do); the shipped coefficients were fitted with
-    :data:`READER`. A statement the model cannot read (longer than its window) is scored lexically, and says so.
+    offer them (``model.token_scores()``: the embedded models do). The coefficients are the reader's own where
+    they were fitted for it (mode ``model@<reader>`` of the model file), else :data:`READER`'s, and the explanation
+    says so. A statement the model cannot read (longer than its window) is scored lexically, and says so.
 
     ``judge``: a ``provider/model`` name (or a model object) to have that model judge every statement instead
     (judge mode, :mod:`summarizer.evals.faithfulness_judge`); the offline signals are then not computed.
@@ -145,10 +146,12 @@ class FaithfulnessScorer:
         if reader is not None:
             from .faithfulness_lm import ModelReader
 
-            features = _load_spec(str(self.model_path))["modes"].get("model", {}).get("features", ["lm_yes"])
-            if not isinstance(reader, ModelReader):  # ask the question only if the shipped model uses its answer
-                reader = ModelReader(reader, question="lm_yes" in features)
-            elif "lm_yes" in features and not reader.question:
+            given = isinstance(reader, ModelReader)
+            reader = reader if isinstance(reader, ModelReader) else ModelReader(reader, question=False)
+            needs_answer = "lm_yes" in self._spec(_model_key(self.model_path, reader.name))["features"]
+            if not given:
+                reader.question = needs_answer  # asked only if the coefficients use its answer
+            elif needs_answer and not reader.question:
                 raise ValueError("the model mode's coefficients use the question's answer: give a reader that asks it")
             self.reader = reader
         self.judge: JudgeFaithfulnessScorer | None = None
@@ -181,11 +184,16 @@ class FaithfulnessScorer:
     @property
     def _model(self) -> _LinearModel:
         if self._linear is None:  # loaded on first use, so the fitting script can compute signals without it
-            self._linear = self._linear_for(self.mode)
+            key = self.mode if self.reader is None else _model_key(self.model_path, self.reader.name)
+            self._linear = _LinearModel(self._spec(key))
         return self._linear
 
+    def _spec(self, mode: str) -> dict[str, Any]:
+        spec: dict[str, Any] = _load_spec(str(self.model_path))["modes"][mode]
+        return spec
+
     def _linear_for(self, mode: str) -> _LinearModel:
-        return _LinearModel(_load_spec(str(self.model_path))["modes"][mode])
+        return _LinearModel(self._spec(mode))
 
     # ----------------------------------------------------------------------------------------- embedding
 
@@ -322,6 +330,10 @@ class FaithfulnessScorer:
         unread = [sig.unread for sig in sigs if sig.unread]
         if unread:
             text += f"; {len(unread)} statement(s) scored on lexical signals only: {unread[0]}"
+        if self.reader is not None:
+            fitted = self._spec(_model_key(self.model_path, self.reader.name)).get("reader")
+            if fitted != self.reader.name:
+                text += f" (coefficients fitted on {fitted}'s probabilities, read here with {self.reader.name})"
         cut = next((sig.reading.article_read for sig in sigs if sig.reading and sig.reading.article_read), None)
         if cut is not None:
             text += f"; the model read only the article's first {cut} characters (its window is full)"
@@ -337,6 +349,12 @@ class FaithfulnessScorer:
         if unread:
             probs[unread] = self._linear_for("lexical").probabilities([sigs[i].values for i in unread])
         return probs
+
+
+def _model_key(path: Path, reader: str) -> str:
+    """The model mode's coefficients for ``reader``: its own (``model@<reader>``) if fitted, else the default's."""
+    modes = _load_spec(str(path))["modes"]
+    return f"model@{reader}" if f"model@{reader}" in modes else "model"
 
 
 def _attach(sig: StatementSignals, reading: Reading) -> None:
