@@ -150,6 +150,24 @@ def test_run_meta_with_the_model_mode(tmp_path: Path) -> None:
     assert row.metric == "faithfulness-model reader=fake/scripted"
     assert row.n == 4 and row.abstained == 0
     assert row.roc_auc == 1.0
+    # A model whose window is too small to read the statements: the row says so (they were scored lexically).
+    small = run_meta(articles, judgements, "faithfulness-model", reader=ScriptedModel(context_window=10)).rows[0]
+    assert small.metric == "faithfulness-model reader=fake/scripted (4 summaries partly unread by the model)"
+    assert small.n == 4
+
+
+def test_eval_meta_refuses_a_bad_scorer_or_a_stray_reader_in_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from summarizer.cli import app
+
+    files = [str(tmp_path / "a.jsonl"), str(tmp_path / "j.jsonl")]
+    for name in files:
+        Path(name).write_text("")
+    bad = CliRunner().invoke(app, ["eval", "meta", *files, "--scorer", "faithfulness-bogus"])
+    assert bad.exit_code == 2 and "unknown scorer 'faithfulness-bogus'" in bad.output
+    stray = CliRunner().invoke(app, ["eval", "meta", *files, "--reader", "local/smollm2-135m"])
+    assert stray.exit_code == 2 and "--reader is the faithfulness-model scorer's option" in stray.output
 
 
 # --------------------------------------------------------------------------------------------- real models

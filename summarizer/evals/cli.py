@@ -132,8 +132,12 @@ def meta_cmd(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the judgements of the first N articles.")] = None,
 ) -> None:
     """How well the faithfulness scorer agrees with human judges (correlations, partial correlations, AUC)."""
-    from .meta import run_meta
+    from .meta import SCORERS, run_meta
 
+    if scorer not in SCORERS:
+        raise typer.BadParameter(f"unknown scorer {scorer!r}; use one of {', '.join(SCORERS)}")
+    if reader is not None and scorer != "faithfulness-model":
+        raise typer.BadParameter("--reader is the faithfulness-model scorer's option")
     for path in (articles, judgements):
         if not path.is_file():
             raise typer.BadParameter(f"no such file: {path}")
