@@ -51,7 +51,7 @@ def ideal_seconds(reader: FaithfulnessScorer, pairs: list[tuple[str, str]]) -> f
     lexical = FaithfulnessScorer()
     texts: list[str] = []
     for article, summaries in by_article.items():
-        texts.append(reader.reader._prefix(article) + "".join(" " + s for stmts in summaries for s in stmts))
+        texts.append(reader.reader._prefix(article)[0] + "".join(" " + s for stmts in summaries for s in stmts))
         texts.append(prompt.render("article", article="") + "".join(" " + s for stmts in summaries for s in stmts))
         for stmts in summaries if reader.reader.question else []:
             for verdict in lexical.score(article, stmts).statements:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from summarizer.errors import ConfigurationError, ModelError
-from summarizer.evals.faithfulness import READER, FaithfulnessScorer, aggregate
+from summarizer.evals.faithfulness import MODEL_PATH, READER, FaithfulnessScorer, _model_key, aggregate
 from summarizer.evals.faithfulness_lm import LIKELIHOOD_SIGNALS, MODEL_SIGNALS, ModelReader
 from summarizer.evals.meta import run_meta
 from summarizer.models import ScriptedModel
@@ -126,6 +126,9 @@ def test_empty_inputs_abstain_and_a_model_without_probabilities_is_refused() -> 
 
 
 def test_the_shipped_model_mode_names_its_reader_and_its_honest_figures() -> None:
+    assert _model_key(MODEL_PATH, READER) == "model" and _model_key(MODEL_PATH, "fake/x") == "model"
+    assert _model_key(MODEL_PATH, "local/smollm2-135m") == "model@local/smollm2-135m"
+    assert SHIPPED["modes"]["model@local/smollm2-135m"]["reader"] == "local/smollm2-135m"
     spec = SHIPPED["modes"]["model"]
     assert spec["reader"] == READER
     assert set(spec["features"]) & set(MODEL_SIGNALS)
@@ -191,17 +194,20 @@ def test_embedded_token_probabilities_do_not_depend_on_what_the_context_read_bef
     assert longer == pytest.approx(first[-len(longer):], abs=1e-3)
     asked = ({"role": "user", "content": "Is Paris the capital of France? Answer Yes or No."},)
     answers = scores.answer_logprobs(asked, ("Yes", "No"))
-    assert answers["Yes"] > answers["No"] and all(v <= 0 for v in answers.values())
+    assert all(v <= 0 for v in answers.values())
+    assert math.exp(answers["Yes"]) + math.exp(answers["No"]) > 0.3  # asked for Yes or No, it says one of them
     with pytest.raises(ModelError, match="do not fit"):
         scores.continuation_logprobs(prefix * 200, " x")
 
 
 @pytest.mark.slow
-@needs_smollm
-def test_embedded_reader_on_the_seed_article(seed: str) -> None:
+@pytest.mark.parametrize("reader", [READER, "local/smollm2-135m"])
+def test_embedded_reader_on_the_seed_article(seed: str, reader: str) -> None:
     """The seed's errors this project exists to catch: a figure given to the wrong source, words given to the wrong
-    speaker. Each wrong statement scores below its faithful twin."""
-    scorer = FaithfulnessScorer(reader=READER)
+    speaker. Each wrong statement scores below its faithful twin, with each reader's own coefficients."""
+    if not EMBEDDED[reader.removeprefix("local/")].is_installed():
+        pytest.skip(f"{reader}'s weights are not installed")
+    scorer = FaithfulnessScorer(reader=reader)
     pairs = [
         ("The White House said North Korea has sent at least 3,000 troops to Russia.",
          "The White House said North Korea has sent at least 30,000 troops to Ukraine."),
@@ -213,6 +219,7 @@ def test_embedded_reader_on_the_seed_article(seed: str) -> None:
         good, bad = results[i], results[i + 1]
         assert good.value is not None and bad.value is not None
         assert good.value > bad.value, (good.statements[0].signals, bad.statements[0].signals)
+        assert "coefficients fitted on" not in good.explanation  # its own
 
 
 def test_a_reader_gets_its_own_coefficients_where_fitted_else_the_defaults_with_a_note(tmp_path: Path) -> None:

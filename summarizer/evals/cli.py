@@ -128,7 +128,7 @@ def meta_cmd(
     judge: Annotated[str | None, typer.Option(help="Also score in judge mode with this provider/model "
                                               "(e.g. local/qwen2.5-coder-1.5b).")] = None,
     reader: Annotated[str | None, typer.Option(help="The model whose token probabilities the faithfulness-model "
-                                               "scorer reads (default: local/smollm2-135m).")] = None,
+                                               "scorer reads (default: local/qwen2.5-coder-1.5b).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the judgements of the first N articles.")] = None,
 ) -> None:
     """How well the faithfulness scorer agrees with human judges (correlations, partial correlations, AUC)."""

@@ -54,7 +54,7 @@ __all__ = [
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 #: The model the model mode's shipped coefficients were fitted with (its signals are that model's probabilities).
-READER = "local/smollm2-135m"
+READER = "local/qwen2.5-coder-1.5b"
 MODEL_PATH = Path(__file__).with_name("faithfulness_model.json")
 #: How many article indexes (with their embeddings) a scorer keeps.
 ARTICLE_CACHE_SIZE = 512
