@@ -1,7 +1,7 @@
 """Fit the offline faithfulness scorer's coefficients on FRANK and write summarizer/evals/faithfulness_model.json.
 
     python scripts/fit_faithfulness.py [--articles A] [--judgements J] [--out PATH] [--lexical-only]
-    python scripts/fit_faithfulness.py --reader local/smollm2-135m [--signals-cache F]     # the model mode
+    python scripts/fit_faithfulness.py --reader local/qwen2.5-coder-1.5b [--no-question] [--signals-cache F]  # model
 
 For each mode (``lexical``, the default: no embedder; ``embedding``: lexical signals + all-MiniLM-L6-v2) a
 statement-level logistic model is fitted so that the geometric mean of a summary's statement probabilities
@@ -177,11 +177,7 @@ def main() -> None:
     for mode in modes:
         names = FEATURES[mode]
         mats = [np.array([[s.values[n] for n in names] for s in sigs]) for _, sigs, _ in signals]
-        cv_pred = np.zeros(len(items))
-        for train, test in GroupKFold(n_splits=FOLDS).split(mats, y, groups):
-            spec = fit([mats[i] for i in train], y[train])
-            for i in test:
-                cv_pred[i] = predict(spec, mats[i])
+        cv_pred = cv_predict(mats, y, groups)
         cv_rows += [
             json.dumps({"id": j.id, "system": j.system, "mode": mode, "score": round(float(p), 6)})
             for j, p in zip(items, cv_pred, strict=True)

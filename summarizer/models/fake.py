@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
 from typing import Any
 
+from ..errors import ModelError
 from .base import ChatRequest, ChatResponse, ModelBase, ModelFacts, TokenScores, estimate_tokens
 
 Handler = Callable[[ChatRequest], "str | ChatResponse | BaseException"]
@@ -135,7 +136,7 @@ SEEN, UNSEEN, SURE = math.log(0.5), math.log(1e-4), math.log(0.9)
 class WordScores:
     """Token probabilities of the scripted model: words are its tokens, a word already in the prefix is likely
     (:data:`SEEN`) and a new one is not (:data:`UNSEEN`); a question's first answer is likely (:data:`SURE`) when
-    every word of its last line but the question's own is in the rest. Deterministic, free, and enough to tell a
+    every word of its "Sentence:" line occurs elsewhere in the question. Deterministic, free, and enough to tell a
     copied statement from an invented one. Records each call in ``reads``: its kind, the prefix's and the text's
     tokens."""
 
@@ -147,8 +148,6 @@ class WordScores:
         return len(_WORD.findall(text))
 
     def continuation_logprobs(self, prefix: str, text: str) -> list[float]:
-        from ..errors import ModelError
-
         seen = {w.lower() for w in _WORD.findall(prefix)}
         words = _WORD.findall(text)
         if (size := self.count_tokens(prefix) + len(words)) > self.score_window:
