@@ -143,12 +143,15 @@ class FaithfulnessScorer:
             raise ValueError("choose one of embedder, reader and judge")
         self.model_path = Path(model_path or MODEL_PATH)
         self.reader: ModelReader | None = None
+        #: The model file's mode whose coefficients the reader's signals go through (None: no reader).
+        self._reader_mode: str | None = None
         if reader is not None:
             from .faithfulness_lm import ModelReader
 
             given = isinstance(reader, ModelReader)
             reader = reader if isinstance(reader, ModelReader) else ModelReader(reader, question=False)
-            needs_answer = "lm_yes" in self._spec(_model_key(self.model_path, reader.name))["features"]
+            self._reader_mode = _model_key(self.model_path, reader.name)
+            needs_answer = "lm_yes" in self._spec(self._reader_mode)["features"]
             if not given:
                 reader.question = needs_answer  # asked only if the coefficients use its answer
             elif needs_answer and not reader.question:
@@ -184,8 +187,7 @@ class FaithfulnessScorer:
     @property
     def _model(self) -> _LinearModel:
         if self._linear is None:  # loaded on first use, so the fitting script can compute signals without it
-            key = self.mode if self.reader is None else _model_key(self.model_path, self.reader.name)
-            self._linear = _LinearModel(self._spec(key))
+            self._linear = _LinearModel(self._spec(self._reader_mode or self.mode))
         return self._linear
 
     def _spec(self, mode: str) -> dict[str, Any]:
@@ -330,8 +332,8 @@ class FaithfulnessScorer:
         unread = [sig.unread for sig in sigs if sig.unread]
         if unread:
             text += f"; {len(unread)} statement(s) scored on lexical signals only: {unread[0]}"
-        if self.reader is not None:
-            fitted = self._spec(_model_key(self.model_path, self.reader.name)).get("reader")
+        if self.reader is not None and self._reader_mode is not None:
+            fitted = self._spec(self._reader_mode).get("reader")
             if fitted != self.reader.name:
                 text += f" (coefficients fitted on {fitted}'s probabilities, read here with {self.reader.name})"
         cut = next((sig.reading.article_read for sig in sigs if sig.reading and sig.reading.article_read), None)

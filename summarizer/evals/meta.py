@@ -205,7 +205,9 @@ def _our_scores(items: list[Judgement], scorer_name: str,
         label = scorer_name
     results = scorer.score_many((j.article, j.summary) for j in items)
     if scorer.reader is not None:  # a statement the model could not read lacks its signals (scored lexically)
-        unread = sum(any("lm_cond_mean" not in v.signals for v in r.statements) for r in results)
+        from .faithfulness_lm import LIKELIHOOD_SIGNALS
+
+        unread = sum(any(LIKELIHOOD_SIGNALS[0] not in v.signals for v in r.statements) for r in results)
         if unread:
             label += f" ({unread} summaries partly unread by the model)"
     if embedder is not None and scorer.mode != "embedding":

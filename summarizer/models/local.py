@@ -249,6 +249,7 @@ class _LocalTokenScores:
     def __init__(self, context: _Context, window: int) -> None:
         self._context = context
         self.score_window = window
+        self._formatter: Any = None
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokens(text))
@@ -280,21 +281,22 @@ class _LocalTokenScores:
 
     def _chat_prompt(self, messages: tuple[dict[str, str], ...]) -> tuple[str, bool]:
         """The prompt the model's own chat template makes of ``messages``, ready for the assistant's reply (what
-        ``create_chat_completion`` would read)."""
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        ``create_chat_completion`` would read). The template is compiled once, on the first question."""
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        llama = self._context.llama
-        template = llama.metadata.get("tokenizer.chat_template")
-        if not template:
-            raise ModelError("this GGUF file has no chat template to ask a question with")
-        eos, bos = llama.token_eos(), llama.token_bos()
-        formatter = Jinja2ChatFormatter(
-            template=template,
-            eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
-            bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
-            stop_token_ids=[eos],
-        )
-        result = formatter(messages=list(messages))  # type: ignore[arg-type]  # their TypedDicts: plain dicts
+            llama = self._context.llama
+            template = llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ModelError("this GGUF file has no chat template to ask a question with")
+            eos, bos = llama.token_eos(), llama.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+                stop_token_ids=[eos],
+            )
+        result = self._formatter(messages=list(messages))
         return result.prompt, result.added_special
 
     def _logprobs(self, tokens: list[int], rows: int) -> Any:
