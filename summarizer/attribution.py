@@ -161,7 +161,7 @@ class Attributions:
         want = _PRONOUNS[found.text.lower()]
 
         def fits(name: str) -> bool:
-            return want == "any" or _looks_like_person(name) == (want == "person")
+            return want == "any" or looks_like_person(name) == (want == "person")
 
         sentence = self._sentence_index(found.start) or 0
         for i in range(sentence - 1, -1, -1):
@@ -508,7 +508,7 @@ _BODIES = _set("House Ministry Department Agency Service Council Office Police G
                "Court Commission Committee Party Union Association Bank Company Group Club Board Authority")
 
 
-def _looks_like_person(name: str) -> bool:
+def looks_like_person(name: str) -> bool:
     """A name whose last capitalised word is not that of a body ("Police chief John Carr" is a person, "the
     National Intelligence Service" is not)."""
     caps = _CAPITALISED.findall(name)

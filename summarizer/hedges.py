@@ -36,6 +36,10 @@ _QUALIFIER = re.compile(r"\b(?:at\s+least|at\s+most|more\s+than|fewer\s+than|les
                         r"estimated|estimated|close\s+to)\s+$", re.IGNORECASE)
 
 
+#: Words that say whose word a statement is, each enough for :func:`keeps_hedge`: what a grammar may require of a
+#: hedged passage's statement besides the passage's own cues (:mod:`summarizer.passages`).
+KEEPS = ("said", "says", "according to", "believes", "believe", "assessed", "claimed", "warned")
+
 #: A quick test that a text has a qualifier at all, before its numbers are read.
 _ANY_QUALIFIER = re.compile(r"\b(?:least|most|more|fewer|less|over|under|up|many|few|about|around|roughly|"
                             r"approximately|nearly|almost|some|estimated|close)\b", re.IGNORECASE)

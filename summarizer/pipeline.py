@@ -25,8 +25,9 @@ from .conversation import Check, Conversation, Steps, Usage, converse, validate_
 from .errors import OutputError
 from .grounding import Grounder, copies, sentence_spans
 from .injection import neutralize
-from .models.base import ChatRequest, ModelInfo
+from .models.base import ChatRequest, ChatResponse, ModelInfo
 from .options import SummarizeOptions
+from .passages import Passages, decoding_schema
 from .prompts import Prompt
 from .schema import (
     SCHEMA_VERSION,
@@ -182,14 +183,14 @@ def _split(text: str, llm: ModelInfo, prompt: Prompt, options: SummarizeOptions)
     budget = llm.context_window - overhead - options.max_tokens - CONTEXT_MARGIN
     if budget <= 0:
         raise OutputError(f"{llm.name}'s context ({llm.context_window} tokens) cannot hold the prompt", attempts=0)
-    if llm.count_tokens(text) <= budget:
+    if _cost(llm, text) <= budget:
         return [(0, len(text))]
     parts: list[tuple[int, int]] = []
     start = end = None
     for s, e in _bounded_sentences(text, llm, budget):
         if start is None:
             start, end = s, e
-        elif llm.count_tokens(text[start:e]) <= budget:
+        elif _cost(llm, text[start:e]) <= budget:
             end = e
         else:
             parts.append((start, end))  # type: ignore[arg-type]
@@ -200,11 +201,20 @@ def _split(text: str, llm: ModelInfo, prompt: Prompt, options: SummarizeOptions)
     return parts
 
 
+#: Tokens a passage id takes in the prompt ("[P12] "), counted when an article is cut into parts.
+PASSAGE_ID_TOKENS = 5
+
+
+def _cost(llm: ModelInfo, text: str) -> int:
+    """Tokens ``text`` takes in the prompt, shown as numbered passages."""
+    return llm.count_tokens(text) + PASSAGE_ID_TOKENS * len(sentence_spans(text))
+
+
 def _bounded_sentences(text: str, llm: ModelInfo, budget: int) -> list[tuple[int, int]]:
     """Sentence spans, with any single sentence longer than the budget cut into pieces that fit."""
     out: list[tuple[int, int]] = []
     for s, e in sentence_spans(text):
-        while llm.count_tokens(text[s:e]) > budget:
+        while llm.count_tokens(text[s:e]) > budget - PASSAGE_ID_TOKENS:
             cut = s + max(1, (e - s) * budget // max(1, llm.count_tokens(text[s:e])) - 1)
             space = text.rfind(" ", s + 1, cut)
             cut = space if space > s else cut
@@ -222,24 +232,32 @@ def _bounded_sentences(text: str, llm: ModelInfo, budget: int) -> list[tuple[int
 
 def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult]:
     grounder = Grounder(part.text)
+    passages = Passages.of(part.text)  # the model cites these by id; the library maps ids back to text
     max_claims = job.options.max_claims
-    messages = _messages(prompt, DraftSummary, article=_delimit(part.text), part=part.index, parts=part.count,
-                         max_claims=max_claims)
+    messages = _messages(prompt, DraftSummary, article=_delimit(passages.numbered()), part=part.index,
+                         parts=part.count, max_claims=max_claims)
 
     def check(draft: DraftSummary) -> tuple[list[str], list[str]]:
         problems = []
         if len(draft.claims) > max_claims:
             problems.append(f"give at most {max_claims} claims, not {len(draft.claims)}")
+        unknown = passages.unknown_ids(draft)
+        for i, pid in unknown:
+            problems.append(f"claim {i}: the article has no passage {pid}; give the id of a passage shown")
         for i, claim in enumerate(draft.claims, 1):
             for quote in claim.quotes:
-                if grounder.locate(quote) is None:
-                    problems.append(f"claim {i}: this quote is not in the article word for word: {quote!r}")
+                if (i, quote) not in unknown and grounder.locate(quote) is None:
+                    problems.append(f"claim {i}: this quote is not in the article word for word: {quote!r}; "
+                                    "give the passage's id instead")
         findings = _review(job, draft, grounder, part.span)
         return problems + [f.problem for f in findings if f.costly], [f.problem for f in findings if not f.costly]
 
-    choices = tuple(part.text[s:e] for s, e in sentence_spans(part.text))
-    draft = yield from _ask(job, prompt, messages, DraftSummary, _draft_schema(max_claims), check, choices,
-                            source_choices=job.checks.attributions.speaker_names)
+    def tightened() -> dict[str, Any]:
+        return decoding_schema(_draft_schema(max_claims), passages, job.checks, part.span[0], max_claims)
+
+    draft = yield from _ask(job, prompt, messages, DraftSummary, _draft_schema(max_claims), check, passages.ids,
+                            source_choices=job.checks.attributions.speaker_names, grammar_schema=tightened,
+                            resolve=passages.resolve)
     draft = draft.model_copy(update={"claims": draft.claims[:max_claims]})
     _refuse_injection(job, _review(job, draft, grounder, part.span))  # its review was kept from check
     claims, rejected = _ground(draft, grounder, part.span[0], job.checks)
@@ -282,8 +300,11 @@ def _draft_schema(max_claims: int) -> dict[str, Any]:
 
 def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: type[M], schema: dict[str, Any],
          check: Check[M], verbatim_choices: tuple[str, ...] | None = None,
-         source_choices: Callable[[], tuple[str, ...]] | None = None) -> Steps[M]:
-    """One conversation (:func:`~summarizer.conversation.converse`) with the options' sampling and re-ask budget."""
+         source_choices: Callable[[], tuple[str, ...]] | None = None,
+         grammar_schema: Callable[[], dict[str, Any]] | None = None,
+         resolve: Callable[[M], M] | None = None) -> Steps[M]:
+    """One conversation (:func:`~summarizer.conversation.converse`) with the options' sampling and re-ask budget;
+    ``resolve`` rewrites each valid answer before it is checked (passage ids to their text)."""
     request = ChatRequest(
         messages=tuple(messages),
         schema=schema,
@@ -293,10 +314,17 @@ def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: t
         seed=job.options.seed,
         verbatim_choices=verbatim_choices,
         source_choices=source_choices,
+        grammar_schema=grammar_schema,
     )
+    validate = validate_as(model_cls)
+
+    def parse(response: ChatResponse) -> tuple[M | None, list[str]]:
+        answer, problems = validate(response)
+        return (answer if answer is None or resolve is None else resolve(answer)), problems
+
     conversation = Conversation(
         request=request,
-        parse=validate_as(model_cls),
+        parse=parse,
         reask=lambda problems: prompt.render("reask", problems=problems),
         check=check,
         max_attempts=job.options.max_attempts,

@@ -3,7 +3,7 @@
 Two layers:
 
 * :class:`DraftSummary` / :class:`DraftClaim` — what the *model* writes. Its JSON schema (descriptions included)
-  is what the model sees. Evidence is a list of verbatim quotes; the model never gives offsets.
+  is what the model sees. Evidence is a list of passage ids (or verbatim quotes); the model never gives offsets.
 * :class:`Summary` / :class:`Claim` / :class:`Evidence` — what the *library* returns, after it has located every
   quote in the article itself. ``article[e.start:e.end] == e.text`` holds for every :class:`Evidence`.
 """
@@ -26,7 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: tied to their claim; ``Claim.attribution`` read by the library, and the model's speakers checked against it.
 #: 5: the library's sentences split copy that lost the space after its stops ("2000.A search"); competing figures
 #: are asked for (coverage flags); ``Claim.copies_evidence``.
-SCHEMA_VERSION = "5"
+#: 6: the article is shown as numbered passages and the model cites them by id; a grammar ties each claim's speaker
+#: and certainty to what the library reads of its passage, and opens the claims with the competing figures.
+SCHEMA_VERSION = "6"
 
 MAX_CLAIMS = 12
 MAX_QUOTES_PER_CLAIM = 2
@@ -65,7 +67,8 @@ _CERTAINTY_HELP = (
 )
 
 
-#: A passage the model copies from the article; ``x-verbatim`` lets a grammar-controlled model choose only real ones.
+#: A passage of the article, cited by its id ("P3") or copied out; ``x-verbatim`` lets a backend that enforces a
+#: schema allow only the article's ids (:mod:`summarizer.passages`).
 Quote = Annotated[str, Field(min_length=1, json_schema_extra={"x-verbatim": True})]
 
 
@@ -78,7 +81,8 @@ class DraftClaim(BaseModel):
     quotes: list[Quote] = Field(
         min_length=1,
         max_length=MAX_QUOTES_PER_CLAIM,
-        description="Evidence: the passages of the article that state the claim, copied verbatim.",
+        description="Evidence: the ids of the article's passages that state the claim (\"P3\"), or the passages "
+        "copied verbatim.",
     )
     speaker: str | None = Field(
         description=(

@@ -297,10 +297,14 @@ def serve(down: BinaryIO, up: BinaryIO) -> None:
 
 
 def _portable(request: ChatRequest) -> ChatRequest:
-    """The request with its source names read here (where the article's sources are already read for the checks)."""
-    if request.source_choices is None:
-        return request
-    return replace(request, source_choices=_Choices(tuple(request.source_choices())))
+    """The request with its source names read here (where the article's sources are already read for the checks).
+    Its grammar schema is dropped: workers serve only models with :class:`~summarizer.models.base.ModelFacts`
+    (endpoints and the fake), and none of them enforces a grammar."""
+    if request.source_choices is not None:
+        request = replace(request, source_choices=_Choices(tuple(request.source_choices())))
+    if request.grammar_schema is not None:
+        request = replace(request, grammar_schema=None)
+    return request
 
 
 def _picklable(exc: Exception) -> Exception:

@@ -68,7 +68,7 @@ def test_reasks_and_typed_errors_cross_the_process(seed: str) -> None:
 
 def test_a_failed_call_drops_its_steps_and_the_rest_run(articles: list[str]) -> None:
     def handler(request: ChatRequest) -> str | BaseException:
-        if "<article>\n" + articles[1][:200] in request.messages[-1]["content"]:
+        if "<article>\n[P1] " + articles[1][:40] in request.messages[-1]["content"]:
             return ModelError("fake/flaky: refused")
         return extractive_answer(request)
 

@@ -44,6 +44,10 @@ class ChatRequest:
     #: The names strings marked ``x-source`` may take, read only by a backend that enforces them (reading an
     #: article's sources costs a millisecond an endpoint should not pay). None: no restriction.
     source_choices: Callable[[], tuple[str, ...]] | None = None
+    #: A tighter schema than ``schema`` (no markers): what this input allows, down to each passage's speakers and
+    #: certainties (:func:`summarizer.passages.decoding_schema`), for a backend that enforces a grammar. Large, and
+    #: built only when such a backend calls it; None: ``schema`` with the choices above.
+    grammar_schema: Callable[[], dict[str, Any]] | None = None
     #: Seconds before an endpoint call is given up as a (transient) timeout. None: the backend's default.
     timeout_s: float | None = None
 

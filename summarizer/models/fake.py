@@ -28,6 +28,8 @@ from .base import ChatRequest, ChatResponse, ModelBase, ModelFacts, TokenScores,
 Handler = Callable[[ChatRequest], "str | ChatResponse | BaseException"]
 
 _ARTICLE = re.compile(r"<article>\n?(.*?)\n?</article>", re.DOTALL)
+_PASSAGE_MARK = re.compile(r"\[P[0-9]+\] ")
+_PASSAGE_ID = re.compile(r"P[0-9]+")
 
 
 #: Requests a :class:`ScriptedModel` keeps for inspection.
@@ -178,15 +180,20 @@ def extractive_answer(request: ChatRequest) -> str:
     """A valid answer built from the request: the article's first sentences as headline, summary and claims.
 
     Free text is cut (at a word) to the ``maxLength`` the request's schema (or the library's draft schema) gives each
-    field, so the answer is valid for any article; quotes are whole sentences, as the article has them.
+    field, so the answer is valid for any article; quotes are whole sentences, cited by id where the request offers
+    passage ids.
     """
     # The article is in the first user message; a re-ask's last message is the list of problems.
     match = next((m for msg in request.messages if (m := _ARTICLE.search(msg["content"]))), None)
-    text = match.group(1) if match else ""
-    choices = list(request.verbatim_choices or ())
-    if not choices:
-        from ..grounding import sentences  # the library's own splitter, as the pipeline's choices are made
+    from ..grounding import sentences  # the library's own splitter, as the pipeline's passages are made
 
+    text = _PASSAGE_MARK.sub("", match.group(1)) if match else ""  # the article without its passage ids
+    choices = list(request.verbatim_choices or ())
+    cite: dict[str, str] = {}  # passage text -> the id the prompt shows it under
+    if choices and all(_PASSAGE_ID.fullmatch(c) for c in choices):
+        choices = sentences(text)
+        cite = {c: f"P{i}" for i, c in enumerate(choices, 1)}
+    elif not choices:
         choices = [s for s in sentences(text) if len(s.split()) >= 3]
     properties = request.schema.get("properties", {})
     def limit(name: str) -> int | None:  # the request's bound, else the library's own (a strict schema drops them)
@@ -218,7 +225,7 @@ def extractive_answer(request: ChatRequest) -> str:
         told = dict(_TOLD.findall(request.messages[-1]["content"])) if len(request.messages) > 2 else {}
         answer["claims"] = [
             {"statement": _fit(s, limit("statement")), "speaker": told.get(str(i), _speaker(text, s)),
-             **_sureness(s), "quotes": [s]}
+             **_sureness(s), "quotes": [cite.get(s, s)]}
             for i, s in enumerate(lead, 1)
         ]
     return json.dumps(answer)

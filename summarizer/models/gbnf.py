@@ -4,16 +4,21 @@ llama-cpp-python ships a converter, but it mis-escapes a backslash or a straight
 and unrolls string length bounds into deeply nested groups that llama.cpp's parser refuses; either way llama.cpp
 rejects the grammar and the process crashes. This converter escapes every literal for GBNF, states bounds with
 GBNF's ``{m,n}`` repetition, and supports what our schemas use: objects (properties in schema order), arrays with
-``minItems``/``maxItems``, strings with ``minLength``/``maxLength``, ``enum``/``const``, ``anyOf``/``oneOf``, type
-lists, numbers, integers, booleans, null, local non-recursive ``$ref``, and ``{}`` (any JSON value). Value constraints
-a grammar could only approximate (``pattern``, ``format``, ``minimum``…) are left to validation; structural keywords
-it cannot honour (``not``, ``if``, ``prefixItems``, several ``allOf`` parts, recursion…) raise :class:`GrammarError`.
+``minItems``/``maxItems`` (and ``prefixItems`` that are all required), strings with ``minLength``/``maxLength``,
+``enum``/``const``, ``anyOf``/``oneOf``, type lists, numbers, integers, booleans, null, local non-recursive ``$ref``,
+and ``{}`` (any JSON value); and :data:`CONTAINS_KEY`, texts a string must hold. Value constraints a grammar could
+only approximate (``pattern``, ``format``, ``minimum``…) are left to validation; structural keywords it cannot
+honour (``not``, ``if``, optional ``prefixItems``, several ``allOf`` parts, recursion…) raise :class:`GrammarError`.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+#: Extension key: texts a string must contain verbatim (as written inside the JSON string): a text, or a list of
+#: one or two needs, each a list of texts of which one must appear.
+CONTAINS_KEY = "x-contains"
 
 #: llama.cpp refuses repetition counts above this (``MAX_REPETITION_THRESHOLD`` in llama-grammar.cpp).
 MAX_REPETITION = 2000
@@ -44,7 +49,7 @@ _BASE_DEPENDENCIES = {
 #: Keywords whose meaning a grammar cannot carry here; a schema using them is refused rather than widened. Value
 #: constraints a grammar could only approximate (``pattern``, ``format``, ``minimum``/``maximum``, ``multipleOf``,
 #: ``uniqueItems``) are left to validation, which checks every answer anyway.
-_REFUSED = frozenset({"not", "if", "then", "else", "prefixItems", "patternProperties", "dependentSchemas",
+_REFUSED = frozenset({"not", "if", "then", "else", "patternProperties", "dependentSchemas",
                       "dependentRequired", "unevaluatedProperties", "unevaluatedItems", "contains"})
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -173,8 +178,10 @@ class _Converter:
 
     def _array(self, node: dict[str, Any], hint: str) -> str:
         self._use("ws")
-        item = self.visit(node.get("items", {}), f"{hint}-item")
         low, high = int(node.get("minItems", 0)), node.get("maxItems")
+        if node.get("prefixItems"):
+            return self._tuple(node, hint, low, high)
+        item = self.visit(node.get("items", {}), f"{hint}-item")
         if high is not None and int(high) == 0:
             return self._add(hint, '"[" ws "]"')
         more = repeat(f'(ws "," ws {item})', max(low - 1, 0), None if high is None else int(high) - 1)
@@ -183,12 +190,47 @@ class _Converter:
             body = f"({body})?"
         return self._add(hint, f'"[" ws {body} ws "]"')
 
+    def _tuple(self, node: dict[str, Any], hint: str, low: int, high: Any) -> str:
+        """An array whose first items each follow their own schema (``prefixItems``), then ``items``. Only the
+        form where every prefix item is required (``minItems`` at least their number) is supported."""
+        prefix = node["prefixItems"]
+        if low < len(prefix) or (high is not None and int(high) < len(prefix)):
+            raise GrammarError(f"prefixItems at {hint!r} need minItems and maxItems of at least {len(prefix)}")
+        if node.get("items") is False:
+            high = len(prefix)
+        heads = [self.visit(sub, f"{hint}-{i}") for i, sub in enumerate(prefix)]
+        body = ' ws "," ws '.join(heads)
+        more_high = None if high is None else int(high) - len(prefix)
+        if more_high != 0:
+            item = self.visit(node.get("items", {}), f"{hint}-item")
+            body += " " + repeat(f'(ws "," ws {item})', low - len(prefix), more_high)
+        return self._add(hint, f'"[" ws {body} ws "]"')
+
     def _string(self, node: dict[str, Any], hint: str) -> str:
         low, high = int(node.get("minLength", 0)), node.get("maxLength")
+        if node.get(CONTAINS_KEY):
+            return self._containing(node[CONTAINS_KEY], high, hint)
         if low == 0 and high is None:
             return self._use("string")
         self._use("char")
         return self._add(hint, '"\\"" ' + repeat("char", low, None if high is None else int(high)) + ' "\\""')
+
+    def _containing(self, needs: Any, high: Any, hint: str) -> str:
+        """A string that holds one of the texts of each need (at most two needs, in either order), at most ``high``
+        characters long: the text before, between and after the needs each gets an equal share of the bound (a
+        grammar cannot count all sides at once), so a model that never writes a need is still brought to an end.
+        A minimum length is left to validation."""
+        needs = [[n] if isinstance(n, str) else list(n) for n in ([needs] if isinstance(needs, str) else needs)]
+        if not 1 <= len(needs) <= 2 or not all(needs):
+            raise GrammarError(f"{CONTAINS_KEY} at {hint!r} takes one or two lists of texts")
+        self._use("char")
+        inner = [[json.dumps(t, ensure_ascii=False)[1:-1] for t in need] for need in needs]
+        room = None if high is None else max(int(high) - sum(max(map(len, n)) for n in inner), 0) // (len(inner) + 1)
+        side = repeat("char", 0, room)
+        alts = [self._add(f"{hint}-need", " | ".join(literal(t) for t in need)) for need in inner]
+        orders = [alts] if len(alts) == 1 else [alts, alts[::-1]]
+        body = " | ".join(f"{side} " + f" {side} ".join(order) + f" {side}" for order in orders)
+        return self._add(hint, f'"\\"" ({body}) "\\""')
 
     def grammar(self, root: str) -> str:
         lines = [f"root ::= {root}"]

@@ -187,9 +187,13 @@ class LocalModel(ModelBase):
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         choices = request.verbatim_choices or ()
-        sources = request.source_choices() if request.source_choices is not None else ()
-        schema = restrict_verbatim(request.schema, choices, sources) if choices or sources else \
-            plain_schema(request.schema)
+        if request.grammar_schema is not None:
+            schema = request.grammar_schema()
+        elif choices or request.source_choices is not None:
+            sources = request.source_choices() if request.source_choices is not None else ()
+            schema = restrict_verbatim(request.schema, choices, sources)
+        else:
+            schema = plain_schema(request.schema)
         context = self._context()
         llama = context.llama
         grammar = grammar_for(llama, schema)

@@ -1,0 +1,187 @@
+"""The article as numbered passages: what the model cites by id, and what a grammar lets it say of each.
+
+The model is shown each sentence of the article behind a short id (``[P3] At least 3,000 …``) and names its evidence
+by id (``"quotes": ["P3"]``) instead of copying the passage out token by token; the library maps ids back to the
+text and its offsets, so evidence stays verbatim on every path. A quote written out in full is still accepted (an
+endpoint that ignores the instruction), and is located like any quote.
+
+Where decoding is constrained by a grammar, :func:`decoding_schema` goes further and writes the library's own
+reading of each passage into the schema, so that the answer cannot contradict what the checks would flag:
+
+* the speaker of a claim on a passage is the source the attribution reader gives it (its fullest mention); a
+  passage the article states itself takes null; a quotation whose speaker the reader cannot place takes null or
+  a person the passage names;
+* a passage with a hedge or an assessment cue is never ``asserted`` and never a ``fact``; one without is never
+  ``assessed`` nor ``hedged``;
+* each competing figure's passage opens the claim list, its statement carrying the figure as the article writes it,
+  so every figure gets a claim of its own with its source; and the model writes at least two thirds of the claims
+  it may;
+* text planted in the article to instruct the model is not a passage it may cite.
+
+Endpoints get the same ids as an ``enum`` (:data:`~summarizer.models.base.VERBATIM_KEY`); the per-passage schema
+is only built for a backend that asks for it (``ChatRequest.grammar_schema``).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from .attribution import agrees, looks_like_person
+from .checks import ArticleChecks
+from .grounding import sentence_spans
+from .hedges import KEEPS, cues, qualified_figures
+from .models.gbnf import CONTAINS_KEY
+from .schema import Certainty, ClaimKind, DraftSummary
+from .schema_tools import plain_schema
+
+#: A passage id as the prompt shows it and the model writes it.
+PASSAGE_ID = re.compile(r"P([1-9][0-9]{0,4})")
+
+#: A quotation mark that opens or closes a quotation (not the apostrophe ’).
+_QUOTATION = re.compile("[\"\u201c\u201d\u2018]")
+#: The fewest claims a grammar lets the model stop at, in thirds of the options' ``max_claims`` (4 of 6): a small
+#: model otherwise stops at the claims it must write.
+MIN_CLAIMS_SHARE = 2
+_HEDGED_KINDS = [k.value for k in ClaimKind if k is not ClaimKind.FACT]
+_HEDGED_CERTAINTIES = [c.value for c in Certainty if c not in (Certainty.ASSERTED,)]
+_PLAIN_CERTAINTIES = [c.value for c in Certainty if c not in (Certainty.ASSESSED, Certainty.HEDGED)]
+
+
+@dataclass(frozen=True)
+class Passages:
+    """The sentences of one part of an article, numbered from P1 (offsets within the part)."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def of(cls, text: str) -> Passages:
+        return cls(text, tuple(sentence_spans(text)))
+
+    @cached_property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(f"P{i}" for i in range(1, len(self.spans) + 1))
+
+    def numbered(self) -> str:
+        """The part as the prompt shows it: each passage behind its id, line breaks and spacing kept."""
+        out, last = [], 0
+        for pid, (s, e) in zip(self.ids, self.spans, strict=True):
+            out += [self.text[last:s], f"[{pid}] ", self.text[s:e]]
+            last = e
+        out.append(self.text[last:])
+        return "".join(out)
+
+    def passage(self, pid: str) -> str | None:
+        """The text of passage ``pid`` ("P3"), or None when there is no such passage."""
+        m = PASSAGE_ID.fullmatch(pid.strip().strip("[]"))
+        if m is None or int(m.group(1)) > len(self.spans):
+            return None
+        s, e = self.spans[int(m.group(1)) - 1]
+        return self.text[s:e]
+
+    def resolve(self, draft: DraftSummary) -> DraftSummary:
+        """The draft with every quote that is a passage id replaced by that passage's text. An id the article does
+        not have is kept as written: the grounder cannot find it, and the re-ask says so."""
+        claims = []
+        for claim in draft.claims:
+            quotes = [self.passage(q) or q if PASSAGE_ID.fullmatch(q.strip().strip("[]")) else q
+                      for q in claim.quotes]
+            claims.append(claim.model_copy(update={"quotes": quotes}) if quotes != claim.quotes else claim)
+        return draft.model_copy(update={"claims": claims})
+
+    def unknown_ids(self, draft: DraftSummary) -> list[tuple[int, str]]:
+        """(claim number, id) of every id in the draft that names no passage of this part."""
+        return [(i, q) for i, c in enumerate(draft.claims, 1) for q in c.quotes
+                if PASSAGE_ID.fullmatch(q.strip().strip("[]")) and self.passage(q) is None]
+
+
+def decoding_schema(schema: dict[str, Any], passages: Passages, checks: ArticleChecks, offset: int,
+                    max_claims: int) -> dict[str, Any]:
+    """The draft's ``schema`` with each claim tied to one passage and what the article says
+    of it (see the module's docstring); ``offset`` is where the part starts in the article."""
+    base = plain_schema(schema)
+    claim = base["properties"]["claims"]["items"]
+    attributions = checks.attributions
+    names = attributions.speaker_names()
+    variants: dict[str, dict[str, Any]] = {}
+    for pid, (s, e) in zip(passages.ids, passages.spans, strict=True):
+        start, end = s + offset, e + offset
+        if checks.injection.planted and checks.injection.covers(start, end):
+            continue
+        text = passages.text[s:e]
+        source = attributions.of(start, end)
+        speakers: list[str | None]
+        if source is not None:  # the source as the library reads it, its fullest mention
+            speakers = [source.name]
+        elif _QUOTATION.search(text):  # a quotation whose speaker the reader could not place: null, or a person
+            # the passage itself names (what the speaker check accepts there)
+            speakers = [None, *(n for n in names if looks_like_person(n) and agrees(n, [None], text, attributions))]
+        else:  # the article's own voice
+            speakers = [None]
+        found = cues(text)
+        variants[pid] = _variant(claim, pid, speakers, bool(found))
+        if found:  # the statement keeps a hedge, or says whose word it is (as the hedge check reads it)
+            variants[pid] = _needing(variants[pid], _cased([*(c.text for c in found), *KEEPS]))
+    if not variants:  # nothing may be cited: the plain schema, so the answer fails grounding and says why
+        return base
+    claims: dict[str, Any] = {
+        **{k: v for k, v in base["properties"]["claims"].items() if k not in ("items", "prefixItems")},
+        "items": {"anyOf": list(variants.values())},
+        "maxItems": max_claims,
+    }
+    opening = [_needing(variants[pid], _cased([figure])) for pid, figure in _figure_passages(passages, checks, offset)
+               if pid in variants][:max_claims]
+    if opening:
+        claims["prefixItems"] = opening
+    fewest = min(len(variants), MIN_CLAIMS_SHARE * max_claims // 3)  # no more than there are passages to cite
+    claims["minItems"] = max(1, min(max_claims, max(len(opening), fewest)))
+    return {**base, "properties": {**base["properties"], "claims": claims}}
+
+
+def _variant(claim: dict[str, Any], pid: str, speakers: list[str | None], hedged: bool) -> dict[str, Any]:
+    properties = copy.deepcopy(claim["properties"])
+    properties["quotes"] = {"type": "array", "items": {"const": pid}, "minItems": 1, "maxItems": 1}
+    properties["speaker"] = {"enum": speakers}
+    properties["kind"] = {"enum": _HEDGED_KINDS if hedged else [k.value for k in ClaimKind]}
+    properties["certainty"] = {"enum": _HEDGED_CERTAINTIES if hedged else _PLAIN_CERTAINTIES}
+    return {**{k: v for k, v in claim.items() if k != "properties"}, "properties": properties}
+
+
+def _needing(variant: dict[str, Any], texts: list[str]) -> dict[str, Any]:
+    """The claim ``variant`` with a statement that must hold one of ``texts`` (besides what it already needs)."""
+    properties = {**variant["properties"]}
+    statement = properties["statement"]
+    properties["statement"] = {**statement, CONTAINS_KEY: [*statement.get(CONTAINS_KEY, []), texts]}
+    return {**variant, "properties": properties}
+
+
+def _cased(texts: list[str]) -> list[str]:
+    """Each text as written, and with its first letter in the other case (it may open the statement)."""
+    out: dict[str, None] = {}
+    for t in texts:
+        out[t] = None
+        out[t[:1].swapcase() + t[1:]] = None
+    return list(out)
+
+
+def _figure_passages(passages: Passages, checks: ArticleChecks, offset: int) -> list[tuple[str, str]]:
+    """(passage id, figure as written, with its qualifier: "At least 3,000") of each of this part's competing
+    figures (its first mention), in the article's order."""
+    found: dict[tuple[int, str], None] = {}
+    for group in checks.competing:
+        for value in group:
+            inside = [f for f in value if offset <= f.start < offset + len(passages.text)]
+            if not inside:
+                continue
+            at = inside[0].start - offset
+            index = next((i for i, (s, e) in enumerate(passages.spans) if s <= at < e), None)
+            if index is not None:
+                s, e = passages.spans[index]
+                figure = inside[0]
+                found[(index, qualified_figures(passages.text[s:e]).get(figure.value, figure.text))] = None
+    return [(passages.ids[i], text) for i, text in sorted(found)]
+
