@@ -168,9 +168,10 @@ class Claim(BaseModel):
     """A claim from the article, with who makes it, how sure they are, and located evidence."""
 
     statement: str
-    speaker: str | None = Field(description="Who makes the claim, as the model named them (checked against "
-                                "`attribution`; a disagreement that stays after re-asking is a speaker flag); null: "
-                                "the article itself.")
+    speaker: str | None = Field(description="Who makes the claim, as the model named them: the fullest mention of "
+                                "the source, which the embedded model's grammar makes `attribution.name` (checked "
+                                "against `attribution` on every path; a disagreement that stays after re-asking is "
+                                "a speaker flag); null: the article itself.")
     kind: ClaimKind
     certainty: Certainty
     evidence: list[Evidence] = Field(min_length=1)
