@@ -213,9 +213,10 @@ def _cost(llm: ModelInfo, text: str) -> int:
 def _bounded_sentences(text: str, llm: ModelInfo, budget: int) -> list[tuple[int, int]]:
     """Sentence spans, with any single sentence longer than the budget cut into pieces that fit."""
     out: list[tuple[int, int]] = []
+    room = max(1, budget - PASSAGE_ID_TOKENS)  # a piece is shown behind its own passage id
     for s, e in sentence_spans(text):
-        while llm.count_tokens(text[s:e]) > budget - PASSAGE_ID_TOKENS:
-            cut = s + max(1, (e - s) * budget // max(1, llm.count_tokens(text[s:e])) - 1)
+        while llm.count_tokens(text[s:e]) > room:
+            cut = s + max(1, (e - s) * room // max(1, llm.count_tokens(text[s:e])) - 1)
             space = text.rfind(" ", s + 1, cut)
             cut = space if space > s else cut
             out.append((s, cut))
