@@ -31,15 +31,17 @@ from functools import cached_property
 from typing import Any
 
 from .attribution import agrees, looks_like_person
-from .checks import ArticleChecks
+from .checks import ArticleChecks, ClaimView
 from .grounding import sentence_spans
 from .hedges import KEEPS, cues, qualified_figures
 from .models.gbnf import CONTAINS_KEY
 from .schema import Certainty, ClaimKind, DraftSummary
 from .schema_tools import plain_schema
 
-#: A passage id as the prompt shows it and the model writes it.
-PASSAGE_ID = re.compile(r"P([1-9][0-9]{0,4})")
+#: A passage id as the model writes it ("P3", or "[P3]" as the prompt shows it).
+PASSAGE_ID = re.compile(r"\[?P([1-9][0-9]{0,4})\]?")
+#: The mark before each passage in the prompt (:meth:`Passages.numbered`).
+PASSAGE_MARK = re.compile(r"\[P[0-9]+\] ")
 
 #: A quotation mark that opens or closes a quotation (not the apostrophe ’).
 _QUOTATION = re.compile("[\"\u201c\u201d\u2018]")
@@ -75,9 +77,10 @@ class Passages:
         out.append(self.text[last:])
         return "".join(out)
 
-    def passage(self, pid: str) -> str | None:
-        """The text of passage ``pid`` ("P3"), or None when there is no such passage."""
-        m = PASSAGE_ID.fullmatch(pid.strip().strip("[]"))
+    def passage(self, quote: str) -> str | None:
+        """The text of the passage a quote names by id ("P3"); None when the quote is no id of this part's
+        passages (an id it does not have, or a quote written out)."""
+        m = PASSAGE_ID.fullmatch(quote.strip())
         if m is None or int(m.group(1)) > len(self.spans):
             return None
         s, e = self.spans[int(m.group(1)) - 1]
@@ -88,15 +91,14 @@ class Passages:
         not have is kept as written: the grounder cannot find it, and the re-ask says so."""
         claims = []
         for claim in draft.claims:
-            quotes = [self.passage(q) or q if PASSAGE_ID.fullmatch(q.strip().strip("[]")) else q
-                      for q in claim.quotes]
+            quotes = [self.passage(q) or q for q in claim.quotes]
             claims.append(claim.model_copy(update={"quotes": quotes}) if quotes != claim.quotes else claim)
         return draft.model_copy(update={"claims": claims})
 
     def unknown_ids(self, draft: DraftSummary) -> list[tuple[int, str]]:
         """(claim number, id) of every id in the draft that names no passage of this part."""
         return [(i, q) for i, c in enumerate(draft.claims, 1) for q in c.quotes
-                if PASSAGE_ID.fullmatch(q.strip().strip("[]")) and self.passage(q) is None]
+                if PASSAGE_ID.fullmatch(q.strip()) and self.passage(q) is None]
 
 
 def decoding_schema(schema: dict[str, Any], passages: Passages, checks: ArticleChecks, offset: int,
@@ -110,7 +112,7 @@ def decoding_schema(schema: dict[str, Any], passages: Passages, checks: ArticleC
     variants: dict[str, dict[str, Any]] = {}
     for pid, (s, e) in zip(passages.ids, passages.spans, strict=True):
         start, end = s + offset, e + offset
-        if checks.injection.planted and checks.injection.covers(start, end):
+        if checks.planted_evidence(ClaimView("", None, ((start, end),))):
             continue
         text = passages.text[s:e]
         source = attributions.of(start, end)

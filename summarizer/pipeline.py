@@ -253,6 +253,7 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
         findings = _review(job, draft, grounder, part.span)
         return problems + [f.problem for f in findings if f.costly], [f.problem for f in findings if not f.costly]
 
+    @cache  # built once for the part's first call, not again for each re-ask
     def tightened() -> dict[str, Any]:
         return decoding_schema(_draft_schema(max_claims), passages, job.checks, part.span[0], max_claims)
 

@@ -28,8 +28,6 @@ from .base import ChatRequest, ChatResponse, ModelBase, ModelFacts, TokenScores,
 Handler = Callable[[ChatRequest], "str | ChatResponse | BaseException"]
 
 _ARTICLE = re.compile(r"<article>\n?(.*?)\n?</article>", re.DOTALL)
-_PASSAGE_MARK = re.compile(r"\[P[0-9]+\] ")
-_PASSAGE_ID = re.compile(r"P[0-9]+")
 
 
 #: Requests a :class:`ScriptedModel` keeps for inspection.
@@ -186,11 +184,12 @@ def extractive_answer(request: ChatRequest) -> str:
     # The article is in the first user message; a re-ask's last message is the list of problems.
     match = next((m for msg in request.messages if (m := _ARTICLE.search(msg["content"]))), None)
     from ..grounding import sentences  # the library's own splitter, as the pipeline's passages are made
+    from ..passages import PASSAGE_ID, PASSAGE_MARK
 
-    text = _PASSAGE_MARK.sub("", match.group(1)) if match else ""  # the article without its passage ids
+    text = PASSAGE_MARK.sub("", match.group(1)) if match else ""  # the article without its passage ids
     choices = list(request.verbatim_choices or ())
     cite: dict[str, str] = {}  # passage text -> the id the prompt shows it under
-    if choices and all(_PASSAGE_ID.fullmatch(c) for c in choices):
+    if choices and all(PASSAGE_ID.fullmatch(c) for c in choices):
         choices = sentences(text)
         cite = {c: f"P{i}" for i, c in enumerate(choices, 1)}
     elif not choices:
