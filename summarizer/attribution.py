@@ -41,14 +41,24 @@ SPEECH_VERBS = (
     "warns", "claimed", "insisted", "insists", "argued", "argues", "wrote", "writes", "tweeted", "announced",
     "confirmed", "admitted", "acknowledged", "testified", "declared", "estimated", "revealed", "predicted", "urged",
     "replied", "recalled", "continued", "posted", "joked", "conceded", "cautioned", "stressed", "asked",
+    "reported", "reports", "alleged", "allege", "alleges", "yelled", "shouted", "screamed", "exclaimed", "boasted",
+    "complained", "pleaded", "remarked", "commented", "responded", "answered", "reiterated", "maintained",
+    "believe", "believes", "believed",
     "telling", "saying", "adding", "warning", "explaining",
 )  # fmt: skip
 _VERB = "|".join(sorted(set(SPEECH_VERBS), key=len, reverse=True))
-#: Verbs that attribute without introducing speech ("the White House said Wednesday").
-_PLAIN = frozenset({"said", "says", "say", "according to"})
+#: Verbs that attribute without introducing speech ("the White House said Wednesday", "sources told the Post",
+#: "prosecutors believe he fled").
+_PLAIN = frozenset({"said", "says", "say", "according to", "told", "tells", "believe", "believes", "believed"})
+#: Participles that continue a clause ("Dundee vowed to support him, saying: ..."): their source is its subject.
+_PARTICIPLES = frozenset({"telling", "saying", "adding", "warning", "explaining"})
 #: What follows a verb that introduces speech: "that" (an object first allowed: "told reporters that"), a colon,
 #: a comma, a quotation mark.
-_SPEECH_FOLLOWS = re.compile(r"\s*(?:(?:[\w\u2019'-]+\s+){0,3}that\b|[:,]|[\u201c\u2018\"'])")
+_SPEECH_FOLLOWS = re.compile(r"\s*(?:(?:[\w\u2019'.-]+\s+){0,3}(?:that\b|[\u201c\u2018\"'])|[:,]|[\u201c\u2018\"'])")
+#: What may follow a verb that closes its sentence after a comma ("…, WABC reported.", "…, the agency noted on
+#: Friday."): the verb attributes the sentence before it.
+_CLOSES_SENTENCE = re.compile(r"\s*(?:(?:on|last|this|early|late)\s+)?(?:[A-Z]?[a-z]+day|yesterday|today|"
+                              r"tonight|week|month|year|morning|evening|night)?\s*[.!?]?[\u201d\u2019\"']?\s*$")
 _ASKED_TO = re.compile(r"\s+(?:[\w\u2019'-]+\s+){1,4}to\s+\w")
 #: A word before a verb that makes it passive: "was told", "is estimated".
 _PASSIVE = frozenset({"was", "is", "were", "are", "be", "been", "being", "get", "got"})
@@ -75,7 +85,7 @@ national said says chief head department office agency
 #: Pronouns that stand for a source named before them ("I" and "we" speak inside quotations: never a source).
 _PRONOUNS = {"he": "person", "she": "person", "they": "any", "it": "group"}
 _BOUNDARY = re.compile(r"[,;:()\[\]\u201c\u201d\u2018\"\u2014\u2013]|\s-\s|\b(?:that|and|but|while|as|because|which|"
-                       r"who|when|after|before|if|although|though|where|whom|whose)\b")
+                       r"who|when|after|before|if|although|though|where|whom|whose|what|how|why)\b")
 _NAME_CHARS = r"(?:[\w\u2019'-]|(?<![\w\u2019'-][\w\u2019'-])\.(?=\w))*"  # a dot after one letter (U.S, J.K)
 _WORD = re.compile(rf"\w{_NAME_CHARS}")
 _CAPITALISED = re.compile(rf"[A-Z]{_NAME_CHARS}")
@@ -145,8 +155,16 @@ class Attributions:
     def _raw(self, i: int) -> Source | None:
         """Sentence ``i``'s own cue (outside quotation marks), pronouns not resolved."""
         if i not in self._raw_memo:
-            self._raw_memo[i] = self._cue_in(*self.sentences[i])
+            self._raw_memo[i] = self._cue_in(*self.sentences[i]) or self._transcript(*self.sentences[i])
         return self._raw_memo[i]
+
+    def _transcript(self, start: int, end: int) -> Source | None:
+        """A transcript's line, "Joy Smith: If you don't hurry, he's gone.": a name of two or three capitalised
+        words and a colon open the sentence (a one-word caption label, "Scene:", is not a speaker)."""
+        m = _TRANSCRIPT.match(self.article, start, end)
+        if m is None or m.group(1).split()[0].lower() in _NOT_A_NAME_START:
+            return None
+        return self._source(m.start(1), m.end(1), cue="colon")
 
     def _sentence_source(self, i: int) -> Source | None:
         """Sentence ``i``'s own cue, a pronoun resolved to the source it stands for."""
@@ -259,11 +277,26 @@ class Attributions:
         keys = name_keys(name)
         if not keys:
             return name
-        best = name
-        for m, words in self._mentions_by_last.get(keys[-1], ()):
-            if len(m) > len(best) and all(k in words for k in keys):
-                best = m
-        return best
+        fuller = [(m, words) for m, words in self._mentions_by_last.get(keys[-1], ()) if all(k in words for k in keys)]
+        if not fuller:
+            return name
+
+        def given(words: list[str]) -> frozenset[str]:  # what the mention adds to the name: "ed" of "Ed Miliband"
+            return frozenset(k for k in name_keys(" ".join(words)) if k not in keys)
+
+        # Two people of one surname ("Ed Miliband", "Justine Miliband"): "Mr Miliband" is the one the article
+        # names most often; then the fullest mention of that one.
+        support: dict[frozenset[str], int] = {}
+        for _m, words in fuller:
+            mine = given(words)
+            for other in list(support) or [mine]:
+                if mine <= other or other <= mine:
+                    support[other] = support.get(other, 0) + 1
+            support.setdefault(mine, 1)
+        person = max(support, key=lambda g: (support[g], len(g)))
+        named = [m for m, words in fuller if person <= given(words)]
+        best = max(named, key=len) if named else name
+        return best if person or len(best) > len(name) else name  # "the White House", not "White House"
 
     @cached_property
     def _mentions_by_last(self) -> dict[str, list[tuple[str, list[str]]]]:
@@ -315,6 +348,12 @@ class Attributions:
             return i
         return len(self._paragraphs)
 
+    def _opens_sentence(self, pos: int) -> bool:
+        """Whether ``pos`` is where a sentence starts (an unclosed quotation there is a paragraph of quote, as
+        Daily Mail copy opens each one and closes only the last: its words are the speaker's, not cues)."""
+        i = bisect.bisect_left(self._sentence_starts, pos)
+        return i < len(self._sentence_starts) and self._sentence_starts[i] == pos
+
     def _outside_quotes(self, start: int, end: int) -> list[tuple[int, int]]:
         """The parts of ``[start, end)`` outside (closed) quotation marks."""
         parts, pos = [], start
@@ -322,8 +361,8 @@ class Attributions:
         for q in self._quotations[first:]:
             if q.start >= end:
                 break
-            if not q.closed or q.end <= start:  # an unclosed one may be narrative: cues count
-                continue
+            if q.end <= start or (not q.closed and not self._opens_sentence(q.start)):
+                continue  # an unclosed one inside a sentence may be narrative ('90s): its cues count
             if q.start > pos:
                 parts.append((pos, q.start))
             pos = max(pos, q.end)
@@ -349,8 +388,8 @@ class Attributions:
         told", "is estimated")."""
         verb = cue.group().lower()
         before = self.article[max(start, cue.start() - 24):cue.start()].split()
-        if before and before[-1].lower() in _PASSIVE:
-            return None
+        if before and (before[-1].lower() in _PASSIVE or (verb == "asked" and before[-1].lower() in _ASKED_WHEN)):
+            return None  # "was told", "is believed"; "When asked about it, Yengich said": the asker is not named
         clause = _CLAUSE_BREAK.split(self.article[max(start, cue.start() - 24):cue.start()])[-1]
         if any(w.lower() in _NOT_SAID for w in clause.split()[-3:]):
             return None  # "would not have said", "never said", "did not say": no one is quoted
@@ -363,8 +402,23 @@ class Attributions:
                 return self._source(*found, cue=verb)
             if verb == "according to":
                 return None
+        if verb in _INVERTING and self.article[max(start, cue.start() - 2):cue.start()].rstrip().endswith(","):
+            found = self._phrase_after(cue.end(), end)  # "…, especially on bridges, said Trooper James Schmidt."
+            if found is not None and _names_after_comma(self.article, *found, end):
+                return self._source(*found, cue=verb)
+        if verb in _PARTICIPLES and (found := self._subject(start, cue.start())) is not None:
+            return self._source(*found, cue=verb)  # "In a statement Dundee vowed to support him, saying: …"
         found = self._phrase_before(cue.start(), start)
         return self._source(*found, cue=verb) if found is not None else None
+
+    def _subject(self, start: int, end: int) -> tuple[int, int] | None:
+        """The first name in ``[start, end)`` outside quotation marks that is not a sentence's opening word: the
+        subject a participle ("…, saying") continues."""
+        for s, e in self._outside_quotes(start, end):
+            for ms, me, mention in self._mention_spans:
+                if ms >= s and me <= e and mention.split()[0].lower() not in _NOT_A_NAME_START | _SUBJECT_SKIP:
+                    return ms, me
+        return None
 
     def _introduces_speech(self, cue: re.Match[str], start: int, end: int) -> bool:
         """Whether a speech verb introduces or closes speech: "that", a colon, a quotation after it (an object
@@ -374,6 +428,8 @@ class Attributions:
         after = self.article[cue.end():min(end, cue.end() + 60)]
         if cue.group().lower() in ("urged", "told", "warned", "asked") and _ASKED_TO.match(after):
             return True  # "urged Aston Villa to man up"
+        if _CLOSES_SENTENCE.match(self.article, cue.end(), end) and "," in self.article[start:cue.start()]:
+            return True  # "…, WABC reported.", "…, the agency noted on Friday."
         return bool(_SPEECH_FOLLOWS.match(after))
 
     def _inverted(self, pos: int) -> bool:
@@ -395,6 +451,8 @@ class Attributions:
     def _phrase_before(self, pos: int, limit: int) -> tuple[int, int] | None:
         """The noun phrase that ends just before ``pos``: back to a clause boundary, fillers off its end."""
         text = self.article[limit:pos]
+        if (aside := _ASIDE_AT_END.search(text)) is not None:  # "the Center for Immigration Studies (CIS) said"
+            return self._phrase_before(limit + aside.start(), limit)
         cut = 0
         for m in _BOUNDARY.finditer(text):
             cut = m.end()
@@ -403,12 +461,10 @@ class Attributions:
         while words and words[-1].group().lower() in _FILLER | _WEEKDAYS:
             words.pop()
         if not words and self.article[s - 1:s] == ",":  # "X, the spokesman, said": the appositive before
-            clause = self.article[limit:s - 1]
-            relative = _RELATIVE.search(clause)
-            if relative is not None:  # "Root, who twice fell in England's defeat, said": the name before "who"
-                return self._phrase_before(limit + relative.start(), limit)
-            return self._phrase_before(s - 1, limit)
-        while words and words[0].group().lower() in ("meanwhile", "however", "also", "but", "and", "so", "now"):
+            return self._appositive(limit, s - 1)
+        if len(words) > 1 and words[-1].group() in ("He", "She", "They"):
+            words = words[-1:]  # "… to pay its bills He said": copy that lost a full stop before the pronoun
+        while len(words) > 1 and words[0].group().lower() in _LEADING:
             words.pop(0)
         if any(w.group()[0].isupper() for w in words):  # "for that reason John Kirby said": the name, not "reason"
             while words and words[0].group()[0].islower() and words[0].group() not in _KEEP_BEFORE_NAME:
@@ -416,7 +472,39 @@ class Attributions:
         if not words or len(words) > 10:
             return None
         start, stop = words[0].start(), words[-1].end()
-        return (start, stop) if _is_source(self.article[start:stop]) else None
+        if not _is_source(self.article[start:stop]):
+            return None
+        if words[0].group().lower() in ("the", "a", "an") and not any(w.group()[0].isupper() for w in words) \
+                and self.article[limit:start].rstrip().endswith(","):
+            named = self._phrase_before(self.article.rindex(",", limit, start), limit)  # "Dr. Christopher Kuhar,
+            if named is not None and _proper(self.article[named[0]:named[1]], min_words=2) and all(
+                    w[0].isupper() for w in self.article[named[0]:named[1]].split()):  # the zoo's director"
+                return named
+        return start, stop
+
+    def _appositive(self, limit: int, comma: int) -> tuple[int, int] | None:
+        """The source of "X, <appositive>, said", ``comma`` the one before the verb: a name as the appositive
+        ("Britain's spy agency, MI6, said"), else the chain's first name ("Professor Stephen Glaister, director of
+        the RAC Foundation, said"; "Her granddaughter, Paris, 20, said"), else its first source ("However, the
+        researchers, who also included …, warned"); a relative clause and an age are never the source."""
+        limit = max([limit] + [q.end for q in self._quotations if q.closed and limit <= q.end <= comma])
+        clause = self.article[limit:comma]
+        if (relative := _RELATIVE_ANYWHERE.search(clause)) is not None:  # "Root, who twice fell …, said"
+            comma = limit + relative.start()
+            clause = self.article[limit:comma]
+        starts = [limit] + [limit + m.end() for m in re.finditer(",", clause)]
+        segments = [(a, b) for a, b in zip(starts, [*(x - 1 for x in starts[1:]), comma], strict=True)]
+        while segments and _AGE.fullmatch(self.article[segments[-1][0]:segments[-1][1]]):
+            segments.pop()  # "Kvarzell, 25, told"
+        if len(segments) > 1 and _PLACE_BEFORE.search(self.article[segments[-2][0]:segments[-2][1]]) and \
+                len(self.article[segments[-1][0]:segments[-1][1]].split()) <= 2:
+            segments.pop()  # "CNN affiliate WAVY in Norfolk, Virginia, reported": a place goes on, not a name
+        found = [(f, self.article[a:b]) for a, b in segments if (f := self._phrase_before(b, a)) is not None]
+        if not found:
+            return None
+        if found[-1][0][1] == segments[-1][1] and _proper(found[-1][1].strip()):
+            return found[-1][0]
+        return next((f for f, raw in found if _proper(raw.strip())), found[0][0])
 
     def _source(self, start: int, end: int, *, cue: str) -> Source:
         text = self.article[start:end].rstrip(".")
@@ -453,8 +541,28 @@ its they we i of on for by to from but and as so then there here last next some 
 #: Words before a speech verb that say no one was quoted there.
 _NOT_SAID = _set("not n't never would could might should didn't don't doesn't wouldn't couldn't")
 _CLAUSE_BREAK = re.compile(r"[,;:\u201c\u201d\u2018\"]|\u2019(?!\w)")
-#: An appositive that is a relative clause, back to the comma that opens it.
-_RELATIVE = re.compile(r",\s*(?:who|whose|which|whom)\b[^,]*$")
+#: A relative clause after a comma ("Elton, who distanced himself from the party, told"): never the source.
+_RELATIVE_ANYWHERE = re.compile(r",\s*(?:who|whose|which|whom)\b")
+#: The end of a segment that places a name ("… at Dali University", "… in Norfolk"), a place's next part after it.
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|of|from|near)\s+[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*)*\s*$")
+#: An age in commas ("Josh Hatfield, 27, told").
+_AGE = re.compile(r"\s*(?:aged\s+)?\d{1,3}\s*")
+#: A bracketed aside at the end of a source ("the Center for Immigration Studies (CIS) said").
+_ASIDE_AT_END = re.compile(r"\s*\([^()]{1,40}\)\s*$")
+#: A transcript's speaker at the start of a sentence ("Joy Smith: …").
+_TRANSCRIPT = re.compile(r"\s*([A-Z][\w\u2019'-]+(?:\s+[A-Z][\w\u2019'.-]+){1,2}):\s")
+#: Words that open a sentence before its source ("After Copeland told", "Yesterday ParkingEye welcomed").
+_LEADING = _set("""meanwhile however also but and so now after when while if as since before until in at on for by
+with from then yesterday today earlier later""")
+#: Capitalised words that open a sentence, never its subject (besides _NOT_A_NAME_START).
+_SUBJECT_SKIP = _set("yesterday today however meanwhile three four five six seven eight nine ten")
+#: "When asked, X said": the asker is not the source.
+_ASKED_WHEN = _set("when if as after once")
+#: Verbs that may come before their source after a comma ("…, said Trooper James Schmidt.").
+_INVERTING = frozenset({"said", "says", "added", "explained", "wrote", "warned", "noted", "reported"})
+#: Words that make a phrase after a verb a clause, not a source ("…, said the company would close.").
+_CLAUSE_WORDS = _set("""would will was is were are had has have could can should may might must did does do not
+""")
 
 
 def _replace(src: Source, **changes: str) -> Source:
@@ -470,6 +578,8 @@ def _is_source(phrase: str) -> bool:
         return True
     if words[0].lower().replace("\u2019", "'").split("'")[0] in ("i", "we", "you"):
         return False  # the first or second person speaks inside a quotation, never as the article's source
+    if all(w.lower() in _NOT_A_NAME_START | _LEADING for w in words):
+        return False  # "When" (asked), "The": opening words, no one
     if any(_CAPITALISED.fullmatch(w) for w in words):
         return True
     return any(w.lower().rstrip("s") in _PEOPLE for w in words)
@@ -478,8 +588,11 @@ def _is_source(phrase: str) -> bool:
 _PEOPLE = _set("""official source spokesman spokeswoman spokesperson police authoritie expert analyst witness
 resident investigator prosecutor lawyer attorney doctor scientist researcher officer agency ministry government
 department report statement study survey poll campaigner activist critic supporter fan neighbour neighbor friend
-relative family member employee worker teacher student parent manager coach player star
-""")
+relative family member employee worker teacher student parent manager coach player star group company firm
+club team court jury newspaper paper document research network channel broadcaster station website union party
+council board committee commission zoo school hospital university institute organisation organization charity
+prosecution defence defense
+""") | ROLE_WORDS
 
 
 def name_keys(name: str) -> list[str]:
@@ -493,11 +606,40 @@ def _name_keys(name: str) -> tuple[str, ...]:
     return tuple(w for w in words if w and w not in GENERIC and w not in ROLE_WORDS)
 
 
+def _proper(phrase: str, min_words: int = 1) -> bool:
+    """Whether a phrase is a name: its first word (after an article) and its last are capitalised ("the National
+    Intelligence Service", "Professor Stephen Glaister", "MI6"; not "director of the RAC Foundation")."""
+    words = phrase.split()
+    if words and words[0].lower() in ("the", "a", "an"):
+        words = words[1:]
+    return (len(words) >= min_words and words[0][0].isupper() and words[-1][0].isupper()
+            and words[0].lower() not in _NOT_A_NAME_START)
+
+
+def _names_after_comma(article: str, start: int, end: int, limit: int) -> bool:
+    """Whether the phrase after a verb that follows a comma is its source ("…, said Brian Domonkos, Colorado
+    supervisor …", "…, said a spokesman."): a name or a short role phrase that ends at a comma or the sentence's
+    end, with no word that makes it a clause ("…, said the company would close")."""
+    words = article[start:end].split()
+    if any(w.lower() in _CLAUSE_WORDS for w in words):
+        return False
+    if not re.match(r"\s*(?:[,.;!?]|$)", article[end:limit]):
+        return False
+    return _proper(article[start:end]) or (len(words) <= 4 and any(
+        w.lower().rstrip("s") in _PEOPLE or w.lower() in ROLE_WORDS for w in words))
+
+
+_TITLES = frozenset({"Mr", "Mrs", "Ms", "Miss", "Dr", "Sir", "Lord", "Lady", "Professor", "Prof"})
+
+
 def _trim_mention(mention: str) -> str:
     """A run of capitalised words holding two names joined by a capitalised role ("Nicole Keniheart Director Michael
     Redwood", copy without punctuation) keeps the role and the name after it; an organisation before a lower-case
     role stays ("National Security Council spokesman John Kirby")."""
     words = mention.split()
+    for i in range(1, len(words) - 1):
+        if words[i].rstrip(".") in _TITLES:  # "Court of Appeal Mr Beavis": copy that lost a full stop
+            return " ".join(words[i:])
     for i in range(len(words) - 2, 1, -1):
         if words[i].lower() in ROLE_WORDS and words[i][0].isupper() and all(w[0].isupper() for w in words[:i]):
             return " ".join(words[i:])

@@ -87,7 +87,50 @@ CASES = [
     # copy that lost its paragraph breaks: a straight mark between two words toggles, one after a colon opens
     ('Bayliss praised him."It was his best innings."Coach Ed Smith said: "He worked hard."Play resumes today.',
      "Coach Ed Smith", "Coach Ed Smith"),
+    # a description as the source; "said X" after a plain comma; a verb that closes the sentence
+    ("\u201cI thought I lost you,\u201d the relieved father said.", "I thought", "the relieved father"),
+    ("Drivers were surprised by icy patches, especially on bridges, said Trooper James Schmidt of the Colorado State "
+     "Patrol.", "Drivers were", "Trooper James Schmidt of the Colorado State Patrol"),
+    ("Kirby, the spokesman, said the company would close.", "Kirby, the", "Kirby"),
+    ("Another woman was stabbed in the abdomen, WABC reported.", "Another woman", "WABC"),
+    # appositives: a description, an age, a place that goes on, a bracketed abbreviation
+    ("Professor Stephen Glaister, director of the RAC Foundation, said the ruling was a blank cheque.", "Professor",
+     "Professor Stephen Glaister"),
+    ("Josh Hatfield, 27, told the Post that he had been to the clinic 20 times.", "Josh Hatfield", "Josh Hatfield"),
+    ("CNN affiliate WAVY in Norfolk, Virginia, reported that he walked from the helicopter.", "CNN affiliate",
+     "CNN affiliate WAVY in Norfolk"),
+    ("One in seven residents will be an immigrant by 2023, the report from the Center for Immigration Studies (CIS) "
+     "said.", "One in seven", "the report from the Center for Immigration Studies"),
+    ("The boy was not attacked, Dr. Christopher Kuhar, the zoo's executive director told Fox 8.", "The boy",
+     "Dr. Christopher Kuhar"),
+    # "told" with an object and no "that"; a belief; a participle continues its clause's subject
+    ("Actress Sally Lindsay told the crowd 'it makes me sick' that people use foodbanks.", "Actress",
+     "Actress Sally Lindsay"),
+    ("Prosecutors believe Alshammari was attempting to flee the country.", "Prosecutors", "Prosecutors"),
+    ("In a statement Dundee vowed to support their player, saying: 'The club does not condone it.'", "In a statement",
+     "Dundee"),
+    ("When asked about the royal family, Yengich said he would not speak about it.", "When asked", "Yengich"),
+    # a transcript's line; a caption label is not a speaker
+    ("Joy Smith: If you don't hurry, he's gone.", "Joy Smith", "Joy Smith"),
+    ("Scene: The couple was stabbed outside the club.", "Scene", None),
+    # copy that lost a full stop before the pronoun
+    ("Mr Varoufakis spoke. Greece has denied it will miss a repayment after reports it would print money to pay its "
+     "bills He said: 'We will pay.'", "Greece has", "Mr Varoufakis"),
 ]
+
+
+def test_a_surname_resolves_to_the_person_the_article_names_most() -> None:
+    text = ("Justine Miliband joined the rally. Ed Miliband spoke first. Ed Miliband then met voters. "
+            "Mr Miliband added: 'We will build homes.'")
+    assert source_name(Attributions(text), text, "Mr Miliband added") == "Ed Miliband"
+
+
+def test_cues_inside_a_daily_mail_paragraph_of_quote_are_the_speakers_words() -> None:
+    """Daily Mail copy opens each paragraph of a quotation and closes only the last: "used to say" inside it is
+    the speaker's, and the paragraph keeps the speaker of the quotation it continues."""
+    text = ("Mr Brown said: 'The vote matters to every family. 'Remember what the SNP used to say - once in a "
+            "generation. 'We must win this seat.'")
+    assert source_name(Attributions(text), text, "'Remember what") == "Mr Brown"
 
 
 def test_copy_without_paragraph_breaks_pairs_straight_marks_by_their_sides() -> None:
@@ -182,8 +225,9 @@ def test_a_right_speaker_needs_no_re_ask_and_the_attribution_is_verifiable(seed:
 
 def test_the_reader_against_the_hand_checked_attribution_suite() -> None:
     """The reader's precision and recall on evals/attribution.yaml (27 FRANK CNN/DailyMail articles, hand-checked
-    rules): a floor under the figures measured when the suite was made (0.73 / 0.60 / 0.98), so a change that
-    makes the reader worse fails here."""
+    rules): a floor under the figures measured (0.73 / 0.60 / 0.98 when the suite was made; 0.86 / 0.82 / 0.98
+    since the reader learnt appositive chains, ages, "told" without "that", participles and sentence-closing
+    verbs), so a change that makes the reader worse fails here."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evals" / "attribution"))
@@ -191,7 +235,7 @@ def test_the_reader_against_the_hand_checked_attribution_suite() -> None:
 
     result = measure()
     assert result["articles"] >= 20 and result["quote_rules"] >= 150
-    assert result["precision"] >= 0.70 and result["recall"] >= 0.57 and result["own_accuracy"] >= 0.95
+    assert result["precision"] >= 0.85 and result["recall"] >= 0.80 and result["own_accuracy"] >= 0.97
 
 
 def test_the_speaker_choices_offered_to_a_grammar_are_the_articles_names(seed: str) -> None:

@@ -72,8 +72,8 @@ def _same_source(name: str, text: str, gold: list[str]) -> bool:
     wanted = {k for g in gold for k in name_keys(g)}
     if found & wanted:
         return True
-    generic = {g.lower() for g in gold if not name_keys(g)}
-    return bool(generic & {w.strip(".,'\u2019").lower() for w in f"{name} {text}".split()})
+    said = {w.strip(".,'\u2019").lower() for w in f"{name} {text}".split()}
+    return any(set(g.lower().split()) <= said for g in gold if not name_keys(g))
 
 
 def main() -> int:
