@@ -17,7 +17,7 @@ from functools import cached_property
 from .attribution import Attributions, Source, agrees, name_keys
 from .figures import Figure, competing_figures
 from .grounding import sentence_spans
-from .hedges import cues, dropped_qualifiers, keeps_hedge
+from .hedges import cues, dropped_qualifiers, keeps_hedge, labels
 from .injection import guard
 from .numbers import absent_numbers, extract_numbers, number_forms
 from .schema import Flag, FlagKind, field_label
@@ -227,6 +227,28 @@ class ArticleChecks:
                                    problem=f"claim {i + 1}: a {c.certainty} claim is an assessment or a prediction, "
                                    "not a fact; set kind accordingly",
                                    reason=f"kind fact with certainty {c.certainty}: a fact is not {c.certainty}"))
+            out += self._labels(i, c, evidence, asserted_flagged=bool(found) and c.certainty == "asserted")
+        return out
+
+    def _labels(self, i: int, c: ClaimView, evidence: str, asserted_flagged: bool) -> list[Finding]:
+        """A kind or certainty the evidence does not bear out (:func:`~summarizer.hedges.labels`): "quote" for a
+        passage that quotes no one, "denied" where no one denies anything. What is flagged above is not again: a hedged
+        passage given as an asserted fact is one mistake, flagged once as its certainty."""
+        kinds, certainties = labels(evidence)
+        out = []
+        if c.certainty not in certainties and not asserted_flagged:
+            out.append(Finding(FlagKind.HEDGE, f"claims[{i}].certainty", i, c.certainty,
+                               problem=f"claim {i + 1}: its evidence does not make it {c.certainty}; certainty is one "
+                               f"of {', '.join(certainties)}",
+                               reason=f"the evidence does not make it {c.certainty} (it bears out "
+                               f"{', '.join(certainties)})"))
+        if c.kind not in kinds and not (c.kind == "fact" and (asserted_flagged or c.certainty in ("assessed",
+                                                                                              "hedged"))):
+            out.append(Finding(FlagKind.HEDGE, f"claims[{i}].kind", i, c.kind,
+                               problem=f"claim {i + 1}: its evidence does not make it a{'n' * (c.kind[0] in 'aeio')} "
+                               f"{c.kind}; kind is one of {', '.join(kinds)}",
+                               reason=f"the evidence does not make it a{'n' * (c.kind[0] in 'aeio')} {c.kind} (it "
+                               f"bears out {', '.join(kinds)})"))
         return out
 
 

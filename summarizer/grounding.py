@@ -214,6 +214,35 @@ def copies(statement: str, evidence: str) -> bool:
     return False
 
 
+def restates(new: str, old: str) -> bool:
+    """Whether ``new`` says no more than ``old`` (a statement and its restatement): no number ``old`` does not give,
+    and at least :data:`RESTATE_SHARE` of its content words found in ``old`` (see :func:`support`)."""
+    from .numbers import extract_numbers
+
+    if {n.value for n in extract_numbers(new)} - {n.value for n in extract_numbers(old)}:
+        return False
+    return support(new, old) >= RESTATE_SHARE
+
+
+def support(statement: str, evidence: str) -> float:
+    """The share of ``statement``'s content words that ``evidence`` holds, by their first four letters (so
+    "revealed" covers "revelations" and "parks" covers "parking"); 1.0 for a statement with none."""
+    said = [w[:4] for w in _COPY_WORD.findall(statement.lower()) if w not in _FUNCTION_WORDS and not w.isdigit()]
+    known = {w[:4] for w in _COPY_WORD.findall(evidence.lower())}
+    return sum(w in known for w in said) / len(said) if said else 1.0
+
+
+#: Share of a restatement's content words its original must hold (see :func:`restates`).
+RESTATE_SHARE = 0.5
+#: Below this share of its content words in its evidence (and speaker), a statement is not what its evidence says:
+#: a claim that cites one passage and states another's ("Mr Beavis said he was furious", citing "Barry Beavis
+#: launched a legal bid"). Measured on the default model's claims: cited right, 0.55 and more; cited wrong, 0.2 and
+#: less.
+SUPPORT_SHARE = 0.34
+_FUNCTION_WORDS = frozenset("""a an the of and or but to in on at by for with from as is are was were be been has
+have had that this these those it its their his her he she they them who which what said says say""".split())  # noqa: SIM905
+
+
 #: How much of an evidence sentence a statement must repeat, in order, to be a copy of it.
 COPY_SHARE = 0.8
 _COPY_WORD = re.compile(r"\w+")

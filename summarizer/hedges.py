@@ -19,7 +19,7 @@ from .numbers import extract_numbers
 
 _ASSESSMENT = (r"\b(?:we|they|officials?|intelligence|analysts?|experts?|the\s+\w+)\s+"
                r"(?:(?:do|does|did)\s+not\s+|(?:do|does|did)n[\u2019']t\s+|still\s+)?"
-               r"(?:assess(?:es|ed)?|believes?|believed|estimates?|estimated|judges?|judged|suspects?|suspected|"
+               r"(?:assess(?:es|ed)?|believes?|believed|estimates?|estimated|judged|suspects?|suspected|"
                r"think|thinks|thought)\b|\bassessments?\b|\b(?:is|are|was|were)\s+(?:believed|estimated|thought|"
                r"suspected|assessed|understood)\s+to\b|\bestimated\b|\baccording to (?:estimates|assessments)\b")
 _HEDGE = (r"\b(?:(?-i:may)|might|could|possibly|potentially|perhaps|likely|unlikely|probably|probable|probability|"
@@ -34,6 +34,46 @@ _KEPT = re.compile(_HEDGE + r"|\b(?:assess(?:es|ed|ment)?|believes?|believed|est
 _QUALIFIER = re.compile(r"\b(?:at\s+least|at\s+most|more\s+than|fewer\s+than|less\s+than|over|under|up\s+to|"
                         r"as\s+many\s+as|as\s+few\s+as|about|around|roughly|approximately|nearly|almost|some|an?\s+"
                         r"estimated|estimated|close\s+to)\s+$", re.IGNORECASE)
+
+
+#: Cues that a passage reports something not verified ("reportedly", "a source told", "could not be verified").
+_UNCONFIRMED = re.compile(r"\b(?:reportedly|allegedly|alleged|unconfirmed|unverified|rumou?r(?:s|ed)?|anonymous|"
+                          r"(?:could|can)\s*(?:not|n[\u2019']t)\s+(?:be\s+)?(?:independently\s+)?(?:verif|confirm)\w*|"
+                          r"not\s+(?:been\s+)?(?:independently\s+)?(?:verified|confirmed)|claim(?:s|ed)?|"
+                          r"an?\s+(?:\w+\s+){0,2}sources?|sources?\s+(?:close|familiar|said|say|says|told))\b",
+                          re.IGNORECASE)
+#: Cues that a passage contradicts or contests a claim.
+_DISPUTED = re.compile(r"\b(?:disput\w*|contest(?:s|ed|ing)|challeng(?:e|es|ed|ing)|contradict\w*|question(?:s|ed)|"
+                       r"rebut\w*|disagree\w*|insist(?:s|ed)?|countered)\b", re.IGNORECASE)
+#: Cues that a speaker rejects a claim.
+_DENIED = re.compile(r"\b(?:den(?:y|ies|ied|ial|ials)|reject(?:s|ed)?|refut\w*|dismiss(?:es|ed)?|rebuff\w*|"
+                     r"no\s+evidence)\b", re.IGNORECASE)
+#: Cues that a passage looks ahead.
+_AHEAD = re.compile(r"\b(?:will|would|could|may|might|expect\w*|plan\w*|going\s+to|set\s+to|next|future|"
+                    r"forecast\w*|predict\w*|intend\w*|aim\w*|prepar\w*|likely|soon)\b|[\u2019']ll\b", re.IGNORECASE)
+#: A quotation mark that opens or closes a quotation (not the apostrophe ’).
+_QUOTATION_MARK = re.compile("[\"\u201c\u201d\u2018]|(?:^|(?<=\\s))'(?=\\w)")
+
+
+def labels(evidence: str) -> tuple[list[str], list[str]]:
+    """The kinds and certainties a claim on ``evidence`` may take, as the article presents it (see
+    :class:`~summarizer.schema.ClaimKind` and :class:`~summarizer.schema.Certainty`):
+
+    - certainty: ``assessed`` for an assessment cue and ``hedged`` for a hedge, ``asserted`` only where there is
+      neither; ``unconfirmed``, ``disputed`` and ``denied`` only where the passage says so ("reportedly", "a source
+      told"; "disputed", "insisted"; "denied", "rejected");
+    - kind: ``fact`` only where there is no cue, ``assessment`` only where there is one, ``prediction`` only
+      where the passage looks ahead ("will", "could", "expected"), ``quote`` only where it quotes someone;
+      ``opinion`` always (a characterisation may be anywhere)."""
+    found = cues(evidence)
+    assessed = any(c.kind == "assessment" for c in found)
+    hedged = any(c.kind == "hedge" for c in found)
+    certainties = ["asserted"] if not found else ["assessed"] * assessed + ["hedged"] * hedged
+    certainties += (["unconfirmed"] * bool(_UNCONFIRMED.search(evidence)) + ["disputed"] * bool(
+        _DISPUTED.search(evidence)) + ["denied"] * bool(_DENIED.search(evidence)))
+    kinds = ["fact"] * (not found) + ["assessment"] * bool(found) + ["prediction"] * bool(_AHEAD.search(evidence))
+    kinds += ["opinion"] + ["quote"] * bool(_QUOTATION_MARK.search(evidence))
+    return kinds, certainties
 
 
 #: Words that say whose word a statement is, each enough for :func:`keeps_hedge`: what a grammar may require of a

@@ -8,6 +8,7 @@ only change *how* the answer is fetched — timeouts, concurrency, rate limits, 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,10 +34,20 @@ class SummarizeOptions(BaseModel):
                               description="Model calls per part before giving up on invalid or ungrounded output "
                               "(re-asks change the answer, so they are part of the key).")
     seed: int | None = Field(default=0, description="Sampling seed passed to the model (where it takes one).")
+    restate_copies: bool = Field(default_factory=lambda: _env_flag("SUMMARIZER_RESTATE", True),
+                                 description="Ask once more, with only the statements, for claims whose statement "
+                                 "copies its evidence sentence, in the summary's own words (one short call; a "
+                                 "restatement is kept only where it is no copy and the checks find nothing new). "
+                                 "Default: $SUMMARIZER_RESTATE (0 turns it off), else on.")
 
     def cache_material(self) -> dict[str, Any]:
         """The options part of the cache key."""
         return self.model_dump(mode="json")
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value not in ("0", "false", "no", "off")
 
 
 #: Transient failures (connection, timeout, 408/409/429/5xx) are retried up to this many calls, the first included.

@@ -11,8 +11,9 @@ reading of each passage into the schema, so that the answer cannot contradict wh
 * the speaker of a claim on a passage is the source the attribution reader gives it (its fullest mention); a
   passage the article states itself takes null; a quotation whose speaker the reader cannot place takes null or
   a person the passage names;
-* a passage with a hedge or an assessment cue is never ``asserted`` and never a ``fact``; one without is never
-  ``assessed`` nor ``hedged``;
+* a claim's kind and certainty are those its passage bears out (:func:`~summarizer.hedges.labels`): a passage
+  with a hedge or an assessment cue is never ``asserted`` and never a ``fact``, one without is never ``assessed``
+  nor ``hedged``; ``quote`` needs a quotation, ``denied`` a denial, and so on;
 * each competing figure's passage opens the claim list, its statement carrying the figure as the article writes it,
   so every figure gets a claim of its own with its source; and the model writes at least two thirds of the claims
   it may;
@@ -33,9 +34,9 @@ from typing import Any
 from .attribution import agrees, looks_like_person
 from .checks import ArticleChecks, ClaimView
 from .grounding import sentence_spans
-from .hedges import KEEPS, cues, qualified_figures
-from .models.gbnf import CONTAINS_KEY
-from .schema import Certainty, ClaimKind, DraftSummary
+from .hedges import KEEPS, cues, labels, qualified_figures
+from .models.gbnf import CONTAINS_KEY, PLAIN_KEY
+from .schema import DraftSummary
 from .schema_tools import plain_schema
 
 #: A passage id as the model writes it ("P3", or "[P3]" as the prompt shows it).
@@ -48,9 +49,6 @@ _QUOTATION = re.compile("[\"\u201c\u201d\u2018]")
 #: The fewest claims a grammar lets the model stop at, in thirds of the options' ``max_claims`` (4 of 6): a small
 #: model otherwise stops at the claims it must write.
 MIN_CLAIMS_SHARE = 2
-_HEDGED_KINDS = [k.value for k in ClaimKind if k is not ClaimKind.FACT]
-_HEDGED_CERTAINTIES = [c.value for c in Certainty if c not in (Certainty.ASSERTED,)]
-_PLAIN_CERTAINTIES = [c.value for c in Certainty if c not in (Certainty.ASSESSED, Certainty.HEDGED)]
 
 
 @dataclass(frozen=True)
@@ -87,13 +85,17 @@ class Passages:
         return self.text[s:e]
 
     def resolve(self, draft: DraftSummary) -> DraftSummary:
-        """The draft with every quote that is a passage id replaced by that passage's text. An id the article does
-        not have is kept as written: the grounder cannot find it, and the re-ask says so."""
+        """The draft with every quote that is a passage id replaced by that passage's text, and the passage marks
+        the prompt shows ("[P3]") taken out of its free text. An id the article does not have is kept as written:
+        the grounder cannot find it, and the re-ask says so."""
         claims = []
         for claim in draft.claims:
             quotes = [self.passage(q) or q for q in claim.quotes]
-            claims.append(claim.model_copy(update={"quotes": quotes}) if quotes != claim.quotes else claim)
-        return draft.model_copy(update={"claims": claims})
+            statement = unmarked(claim.statement)
+            changed = quotes != claim.quotes or statement != claim.statement
+            claims.append(claim.model_copy(update={"quotes": quotes, "statement": statement}) if changed else claim)
+        return draft.model_copy(update={"claims": claims, "headline": unmarked(draft.headline),
+                                        "summary": unmarked(draft.summary)})
 
     def unknown_ids(self, draft: DraftSummary) -> list[tuple[int, str]]:
         """(claim number, id) of every id in the draft that names no passage of this part."""
@@ -101,11 +103,26 @@ class Passages:
                 if PASSAGE_ID.fullmatch(q.strip()) and self.passage(q) is None]
 
 
+def unmarked(text: str) -> str:
+    """``text`` without the passage marks of the prompt ("[P3] "), which are not the article's words; unchanged
+    (the same object) when it has none. A statement left empty keeps its marks, and validation says why."""
+    if "[P" not in text:
+        return text
+    out = " ".join(_MARK_IN_TEXT.sub(" ", text).split())
+    return out or text
+
+
+#: A passage mark anywhere in free text, with the spaces around it.
+_MARK_IN_TEXT = re.compile(r"\s*\[P[0-9]+\]\s*")
+
+
 def decoding_schema(schema: dict[str, Any], passages: Passages, checks: ArticleChecks, offset: int,
                     max_claims: int) -> dict[str, Any]:
     """The draft's ``schema`` with each claim tied to one passage and what the article says
     of it (see the module's docstring); ``offset`` is where the part starts in the article."""
     base = plain_schema(schema)
+    for name in ("headline", "summary"):  # free text: no passage marks copied into it
+        base["properties"][name] = {**base["properties"][name], PLAIN_KEY: True}
     claim = base["properties"]["claims"]["items"]
     attributions = checks.attributions
     names = attributions.speaker_names()
@@ -125,9 +142,9 @@ def decoding_schema(schema: dict[str, Any], passages: Passages, checks: ArticleC
         else:  # the article's own voice
             speakers = [None]
         found = cues(text)
-        variants[pid] = _variant(claim, pid, speakers, bool(found))
+        variants[pid] = _variant(claim, pid, speakers, *labels(text))
         if found:  # the statement keeps a hedge, or says whose word it is (as the hedge check reads it)
-            variants[pid] = _needing(variants[pid], _cased([*(c.text for c in found), *KEEPS]))
+            variants[pid] = _needing(variants[pid], cased([*(c.text for c in found), *KEEPS]))
     if not variants:  # nothing may be cited: the plain schema, so the answer fails grounding and says why
         return base
     claims: dict[str, Any] = {
@@ -135,7 +152,7 @@ def decoding_schema(schema: dict[str, Any], passages: Passages, checks: ArticleC
         "items": {"anyOf": list(variants.values())},
         "maxItems": max_claims,
     }
-    opening = [_needing(variants[pid], _cased([figure])) for pid, figure in _figure_passages(passages, checks, offset)
+    opening = [_needing(variants[pid], cased([figure])) for pid, figure in _figure_passages(passages, checks, offset)
                if pid in variants][:max_claims]
     if opening:
         claims["prefixItems"] = opening
@@ -144,12 +161,14 @@ def decoding_schema(schema: dict[str, Any], passages: Passages, checks: ArticleC
     return {**base, "properties": {**base["properties"], "claims": claims}}
 
 
-def _variant(claim: dict[str, Any], pid: str, speakers: list[str | None], hedged: bool) -> dict[str, Any]:
+def _variant(claim: dict[str, Any], pid: str, speakers: list[str | None], kinds: list[str],
+             certainties: list[str]) -> dict[str, Any]:
     properties = copy.deepcopy(claim["properties"])
     properties["quotes"] = {"type": "array", "items": {"const": pid}, "minItems": 1, "maxItems": 1}
     properties["speaker"] = {"enum": speakers}
-    properties["kind"] = {"enum": _HEDGED_KINDS if hedged else [k.value for k in ClaimKind]}
-    properties["certainty"] = {"enum": _HEDGED_CERTAINTIES if hedged else _PLAIN_CERTAINTIES}
+    properties["kind"] = {"enum": kinds}
+    properties["certainty"] = {"enum": certainties}
+    properties["statement"] = {**properties["statement"], PLAIN_KEY: True}
     return {**{k: v for k, v in claim.items() if k != "properties"}, "properties": properties}
 
 
@@ -161,7 +180,7 @@ def _needing(variant: dict[str, Any], texts: list[str]) -> dict[str, Any]:
     return {**variant, "properties": properties}
 
 
-def _cased(texts: list[str]) -> list[str]:
+def cased(texts: list[str]) -> list[str]:
     """Each text as written, and with its first letter in the other case (it may open the statement)."""
     out: dict[str, None] = {}
     for t in texts:

@@ -23,21 +23,26 @@ from .cache import cache_key
 from .checks import ArticleChecks, ClaimView, Finding
 from .conversation import Check, Conversation, Steps, Usage, converse, validate_as
 from .errors import OutputError
-from .grounding import Grounder, copies, sentence_spans
+from .grounding import SUPPORT_SHARE, Grounder, copies, restates, sentence_spans, support
+from .hedges import KEEPS, cues, qualified_figures
 from .injection import neutralize
 from .models.base import ChatRequest, ChatResponse, ModelInfo
+from .models.gbnf import CONTAINS_KEY, PLAIN_KEY
+from .numbers import extract_numbers
 from .options import SummarizeOptions
-from .passages import Passages, decoding_schema
+from .passages import Passages, cased, decoding_schema, unmarked
 from .prompts import Prompt
 from .schema import (
     SCHEMA_VERSION,
     Attribution,
     Claim,
+    DraftClaim,
     DraftOverview,
     DraftSummary,
     Evidence,
     Provenance,
     RejectedClaim,
+    Restated,
     Summary,
     schema_fingerprint,
     sha256_text,
@@ -57,7 +62,7 @@ def summary_key(text: str, llm: ModelInfo, options: SummarizeOptions) -> str:
     return cache_key(
         model=llm.name,
         endpoint=llm.endpoint,
-        prompt_version=f"{Prompt.load('summarize').version}+{Prompt.load('merge').version}",
+        prompt_version="+".join(Prompt.load(name).version for name in ("summarize", "merge", "restate")),
         schema_version=f"{SCHEMA_VERSION}-{schema_fingerprint()}",
         article_sha256=sha256_text(text),
         options=options.cache_material(),
@@ -250,6 +255,9 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
                 if (i, quote) not in unknown and grounder.locate(quote) is None:
                     problems.append(f"claim {i}: this quote is not in the article word for word: {quote!r}; "
                                     "give the passage's id instead")
+            if _unsupported(claim, grounder):
+                problems.append(f"claim {i}: the statement is not what its passage says; cite the passage that "
+                                "states it, or state what the cited passage says")
         findings = _review(job, draft, grounder, part.span)
         return problems + [f.problem for f in findings if f.costly], [f.problem for f in findings if not f.costly]
 
@@ -263,6 +271,8 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
     draft = draft.model_copy(update={"claims": draft.claims[:max_claims]})
     _refuse_injection(job, _review(job, draft, grounder, part.span))  # its review was kept from check
     claims, rejected = _ground(draft, grounder, part.span[0], job.checks)
+    if job.options.restate_copies:
+        claims = yield from _restate(job, claims)
     return _PartResult(draft, claims, rejected)
 
 
@@ -304,7 +314,8 @@ def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: t
          check: Check[M], verbatim_choices: tuple[str, ...] | None = None,
          source_choices: Callable[[], tuple[str, ...]] | None = None,
          grammar_schema: Callable[[], dict[str, Any]] | None = None,
-         resolve: Callable[[M], M] | None = None) -> Steps[M]:
+         resolve: Callable[[M], M] | None = None, max_attempts: int | None = None,
+         max_tokens: int | None = None) -> Steps[M]:
     """One conversation (:func:`~summarizer.conversation.converse`) with the options' sampling and re-ask budget;
     ``resolve`` rewrites each valid answer before it is checked (passage ids to their text)."""
     request = ChatRequest(
@@ -312,7 +323,7 @@ def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: t
         schema=schema,
         schema_name=model_cls.__name__,
         temperature=job.options.temperature,
-        max_tokens=job.options.max_tokens,
+        max_tokens=min(max_tokens or job.options.max_tokens, job.options.max_tokens),
         seed=job.options.seed,
         verbatim_choices=verbatim_choices,
         source_choices=source_choices,
@@ -329,11 +340,21 @@ def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: t
         parse=parse,
         reask=lambda problems: prompt.render("reask", problems=problems),
         check=check,
-        max_attempts=job.options.max_attempts,
+        max_attempts=max_attempts or job.options.max_attempts,
         model_name=job.llm.name,
     )
     answer, _ = yield from converse(conversation, job.usage)
     return answer
+
+
+def _unsupported(claim: DraftClaim, grounder: Grounder) -> bool:
+    """Whether a claim's statement says something its located evidence does not (:func:`~summarizer.grounding
+    .support` below :data:`~summarizer.grounding.SUPPORT_SHARE`, the speaker's words counted as evidence)."""
+    spans = [ev for q in claim.quotes for ev in (grounder.locate(q) or [])]
+    if not spans:
+        return False  # not located: the grounding check's business
+    evidence = " ".join([claim.speaker or "", *(ev.text for ev in spans)])
+    return support(claim.statement, evidence) < SUPPORT_SHARE
 
 
 def _ground(draft: DraftSummary, grounder: Grounder, offset: int,
@@ -357,6 +378,8 @@ def _ground(draft: DraftSummary, grounder: Grounder, offset: int,
         view = ClaimView(claim.statement, claim.speaker, tuple((e.start, e.end) for e in evidence))
         if missing or not evidence:
             reason = "evidence not found verbatim in the article: " + "; ".join(repr(q) for q in missing)
+        elif _unsupported(claim, grounder):
+            reason = "the statement is not what its evidence says (it cites a passage that does not state it)"
         elif checks.planted_evidence(view):
             reason = "evidence is text planted in the article to instruct the model (prompt injection), not reporting"
         else:
@@ -372,6 +395,85 @@ def _ground(draft: DraftSummary, grounder: Grounder, offset: int,
                             certainty=claim.certainty, evidence=evidence, attribution=attribution,
                             copies_evidence=copies(claim.statement, " ".join(e.text for e in evidence))))
     return claims, rejected
+
+
+# -- restate ------------------------------------------------------------------------------------------------------
+
+#: Tokens a restatement may take per statement (a short claim is about 20; a runaway stops here, unusable).
+RESTATED_TOKENS = 60
+
+
+def _restate(job: _Job, claims: list[Claim]) -> Steps[list[Claim]]:
+    """Claims whose statement copies its evidence sentence, said again in the summary's own words: one short call
+    that sees only those statements and their speakers (never the article), asked once. A new statement is kept
+    only if it is no copy, says no more than its evidence (:func:`~summarizer.grounding.restates`: no new number,
+    its words mostly the evidence's), and the checks find nothing in it they did not find in the old one (a figure
+    or a hedge dropped); otherwise, or if the answer is unusable, the copy stays, grounded and marked
+    ``copies_evidence``."""
+    copied = [i for i, c in enumerate(claims) if c.copies_evidence]
+    if not copied:
+        return claims
+    prompt = Prompt.load("restate")
+    items = [{"statement": claims[i].statement, "speaker": claims[i].speaker} for i in copied]
+    schema = _restated_schema(len(copied))
+
+    def check(answer: Restated) -> tuple[list[str], list[str]]:
+        wrong = len(answer.statements) != len(copied)
+        return ([f"give exactly {len(copied)} statements, not {len(answer.statements)}"] if wrong else []), []
+
+    try:
+        answer = yield from _ask(job, prompt, _messages(prompt, Restated, items=items), Restated, schema, check,
+                                 grammar_schema=lambda: _restated_grammar(schema, [claims[i] for i in copied]),
+                                 max_attempts=1, max_tokens=RESTATED_TOKENS * len(copied) + 32)
+    except OutputError:
+        return claims
+    out = list(claims)
+    for i, statement in zip(copied, answer.statements, strict=False):
+        old = claims[i]
+        statement = " ".join(unmarked(statement).split())
+        evidence = " ".join(e.text for e in old.evidence)
+        if not statement or copies(statement, evidence) or not restates(statement, f"{old.speaker or ''} {evidence}"):
+            continue  # a copy again, or more than the copy said (a number, words of another passage)
+        new = old.model_copy(update={"statement": statement, "copies_evidence": False})
+        if _findings(job, new) <= _findings(job, old):
+            out[i] = new
+    return out
+
+
+def _findings(job: _Job, claim: Claim) -> set[tuple[str, str]]:
+    """What the checks find in one claim on its own: (kind, the field's last part)."""
+    return {(f.kind.value, f.field.rsplit(".", 1)[-1]) for f in job.checks.review("", "", [_view(claim)])}
+
+
+@cache
+def _restated_schema(count: int) -> dict[str, Any]:
+    schema = copy.deepcopy(_json_schema(Restated))
+    schema["properties"]["statements"].update(minItems=count, maxItems=count)
+    return schema
+
+
+def _restated_grammar(schema: dict[str, Any], claims: list[Claim]) -> dict[str, Any]:
+    """The restatement's schema for a grammar: one string per claim with its first figure as written (qualifier
+    included) and, where its evidence is hedged, a cue or whose word it is; one that must hold neither is no longer
+    than the copy it replaces."""
+    items = []
+    for claim in claims:
+        evidence = " ".join(e.text for e in claim.evidence)
+        needs: list[list[str]] = []
+        figures = extract_numbers(claim.statement)
+        if figures:
+            needs.append(cased([qualified_figures(evidence).get(figures[0].value, figures[0].text)]))
+        if cues(evidence):
+            needs.append(cased([*(c.text for c in cues(evidence)), *KEEPS]))
+        item: dict[str, Any] = {"type": "string", "minLength": 1, PLAIN_KEY: True}
+        if not needs:  # where it must hold a figure or a hedge, no bound: a bound would force them in mid-word
+            item["maxLength"] = len(claim.statement)
+        if needs:
+            item[CONTAINS_KEY] = needs
+        items.append(item)
+    plain = plain_schema(schema)
+    statements = {**plain["properties"]["statements"], "prefixItems": items, "items": False}
+    return {**plain, "properties": {**plain["properties"], "statements": statements}}
 
 
 # -- merge --------------------------------------------------------------------------------------------------------

@@ -100,6 +100,14 @@ class DraftClaim(BaseModel):
     certainty: Certainty = Field(description=_CERTAINTY_HELP)
 
 
+class Restated(BaseModel):
+    """Statements said again in the summary's own words (the ``restate`` prompt), one per statement asked about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    statements: list[str] = Field(description="One short claim for each numbered sentence, in order.")
+
+
 class DraftOverview(BaseModel):
     """Headline and summary only: used on its own to merge the parts of a long article."""
 

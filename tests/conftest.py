@@ -13,6 +13,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="also run tests marked slow (real models, servers)")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The scripted extractive model's statements are its passages, so each of its summaries would take one more call
+    # to restate them; the tests that count calls, rounds and rows are about other things. Set for the whole run
+    # (servers and commands the tests start inherit it); the restatement's own tests ask for it
+    # (restate_copies=True).
+    os.environ["SUMMARIZER_RESTATE"] = "0"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--run-slow"):
         return

@@ -20,6 +20,10 @@ from typing import Any
 #: one or two needs, each a list of texts of which one must appear.
 CONTAINS_KEY = "x-contains"
 
+#: Extension key: a string of free text that may not hold "[", "{" or "}" (the prompt's passage marks, "[P3]", are
+#: not text to copy into a summary, nor is the JSON of a claim).
+PLAIN_KEY = "x-plain"
+
 #: llama.cpp refuses repetition counts above this (``MAX_REPETITION_THRESHOLD`` in llama-grammar.cpp).
 MAX_REPETITION = 2000
 
@@ -30,6 +34,9 @@ _BASE_RULES = {
     # One character of a JSON string as it is written: anything but a quote, a backslash or a control character, or
     # an escape sequence.
     "char": r'[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})',
+    "plainchar": r'[^"\\\x7F\x00-\x1F[{}] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})',
+    # A character that does not go on a word: what may follow a required text ("said", not "Believer").
+    "wordend": r'[^"\\\x7F\x00-\x1F[a-zA-Z0-9] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})',
     "string": r'"\"" char* "\""',
     "integer": r'"-"? ("0" | [1-9] [0-9]{0,15})',
     "number": r'integer ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,4})?',
@@ -208,14 +215,15 @@ class _Converter:
 
     def _string(self, node: dict[str, Any], hint: str) -> str:
         low, high = int(node.get("minLength", 0)), node.get("maxLength")
+        char = "plainchar" if node.get(PLAIN_KEY) else "char"
         if node.get(CONTAINS_KEY):
-            return self._containing(node[CONTAINS_KEY], high, hint)
-        if low == 0 and high is None:
+            return self._containing(node[CONTAINS_KEY], high, hint, char)
+        if low == 0 and high is None and char == "char":
             return self._use("string")
-        self._use("char")
-        return self._add(hint, '"\\"" ' + repeat("char", low, None if high is None else int(high)) + ' "\\""')
+        self._use(char)
+        return self._add(hint, '"\\"" ' + repeat(char, low, None if high is None else int(high)) + ' "\\""')
 
-    def _containing(self, needs: Any, high: Any, hint: str) -> str:
+    def _containing(self, needs: Any, high: Any, hint: str, char: str = "char") -> str:
         """A string that holds one of the texts of each need (at most two needs, in either order), at most ``high``
         characters long: the text before, between and after the needs each gets an equal share of the bound (a
         grammar cannot count all sides at once), so a model that never writes a need is still brought to an end.
@@ -223,13 +231,17 @@ class _Converter:
         needs = [[n] if isinstance(n, str) else list(n) for n in ([needs] if isinstance(needs, str) else needs)]
         if not 1 <= len(needs) <= 2 or not all(needs):
             raise GrammarError(f"{CONTAINS_KEY} at {hint!r} takes one or two lists of texts")
-        self._use("char")
+        self._use(char)
         inner = [[json.dumps(t, ensure_ascii=False)[1:-1] for t in need] for need in needs]
         room = None if high is None else max(int(high) - sum(max(map(len, n)) for n in inner), 0) // (len(inner) + 1)
-        side = repeat("char", 0, room)
+        side = repeat(char, 0, room)
+        # the text after a required one starts where a word ends: the need is a word of its own ("said"), never the
+        # start of a longer one ("Believer" for "Believe")
+        after = side if room == 0 else f"(wordend {repeat(char, 0, None if room is None else room - 1)})?"
+        self._use("wordend")
         alts = [self._add(f"{hint}-need", " | ".join(literal(t) for t in need)) for need in inner]
         orders = [alts] if len(alts) == 1 else [alts, alts[::-1]]
-        body = " | ".join(f"{side} " + f" {side} ".join(order) + f" {side}" for order in orders)
+        body = " | ".join(f"{side} " + " ".join(f"{a} {after}" for a in order) for order in orders)
         return self._add(hint, f'"\\"" ({body}) "\\""')
 
     def grammar(self, root: str) -> str:

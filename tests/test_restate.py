@@ -1,0 +1,103 @@
+"""Claims whose statement copies its evidence are said again in the summary's own words: one short call that sees
+only the statements, kept only where the restatement is no copy and the checks find nothing new in it."""
+
+from __future__ import annotations
+
+import json
+
+from helpers import KIRBY, NIS, claim, seed_answer
+
+from summarizer import ScriptedModel, SummarizeOptions, Summarizer
+from summarizer.grounding import restates, sentence_spans
+from summarizer.models.gbnf import CONTAINS_KEY, PLAIN_KEY
+
+NIS_SENTENCE = ("Meanwhile, South Korea\u2019s spy agency, the National Intelligence Service, said Friday that North "
+                "Korea has shipped 1,500 soldiers, including special forces fighters, to Russia for training.")
+KIRBY_COPY = ("We assess that between early- to mid-October, North Korea moved at least 3,000 soldiers into "
+              "eastern Russia.")
+
+
+#: The seed's lede, in the summary's own words: with it the answers carry every competing figure.
+LEDE = claim("The White House says at least 3,000 North Korean soldiers arrived in eastern Russia, though it is "
+             "unclear what they will do.", ["P1"],
+             speaker="the White House", kind="assessment", certainty="hedged")
+
+
+def _summarize(seed: str, *replies: str) -> tuple[object, ScriptedModel]:
+    model = ScriptedModel.replies(list(replies))
+    with Summarizer(model, cache=False, options=SummarizeOptions(restate_copies=True)) as session:
+        return session.summarize(seed), model
+
+
+def _copies(seed: str) -> str:
+    """The NIS sentence and Kirby's quotation copied out as statements (cited by passage id: the whole sentence)."""
+    nis = next(f"P{i}" for i, (s, e) in enumerate(sentence_spans(seed), 1) if NIS in seed[s:e])
+    return seed_answer(claim(NIS_SENTENCE, [nis], speaker="the National Intelligence Service"),
+                       claim(KIRBY_COPY, [KIRBY], speaker="National Security Council spokesman John Kirby",
+                             kind="assessment", certainty="assessed"), LEDE)
+
+
+def test_copied_statements_are_said_again_in_one_call_that_never_sees_the_article(seed: str) -> None:
+    restated = json.dumps({"statements": ["South Korea's spy agency says North Korea sent 1,500 soldiers to Russia.",
+                                          "The US assesses North Korea moved at least 3,000 soldiers to Russia."]})
+    s, model = _summarize(seed, _copies(seed), restated)
+    assert [c.statement for c in s.claims[:2]] == json.loads(restated)["statements"]
+    assert [c.copies_evidence for c in s.claims[:2]] == [False, False] and s.provenance.attempts == 2
+    ask = model.requests[1]
+    assert "<article>" not in ask.messages[-1]["content"] and "(speaker: the National Intelligence Service)" in \
+        ask.messages[-1]["content"]
+    # the grammar keeps each figure as written (qualifier included) and, for the hedged one, a cue or whose word
+    grammar = ask.grammar_schema() if ask.grammar_schema else {}
+    items = grammar["properties"]["statements"]["prefixItems"]
+    assert items[0][CONTAINS_KEY] == [["1,500"]] and items[0][PLAIN_KEY]
+    assert "at least 3,000" in items[1][CONTAINS_KEY][0] and "We assess" in items[1][CONTAINS_KEY][1]
+    assert not [f for f in s.flags if f.claim in (0, 1)]
+
+
+def test_a_restatement_that_drops_a_qualifier_invents_a_number_or_copies_again_is_not_kept(seed: str) -> None:
+    restated = json.dumps({"statements": [
+        "North Korea sent 2,000 soldiers to Russia, South Korea says.",  # a number the article does not give
+        "North Korea moved 3,000 soldiers into eastern Russia, the US assesses.",  # "at least" dropped
+    ]})
+    s, _ = _summarize(seed, _copies(seed), restated)
+    assert [c.statement for c in s.claims[:2]] == [NIS_SENTENCE, KIRBY_COPY]
+    assert [c.copies_evidence for c in s.claims[:2]] == [True, True]
+    again = json.dumps({"statements": [NIS_SENTENCE.replace("Meanwhile, ", ""), "The US assesses 3,000 or more."]})
+    s, _ = _summarize(seed, _copies(seed), again)
+    assert s.claims[0].statement == NIS_SENTENCE and s.claims[0].copies_evidence  # still a copy: kept as it was
+
+
+def test_an_unusable_restatement_keeps_the_grounded_copies_and_no_error(seed: str) -> None:
+    for bad in ("not JSON at all", json.dumps({"statements": ["only one"]})):
+        s, model = _summarize(seed, _copies(seed), bad)
+        assert [c.statement for c in s.claims[:2]] == [NIS_SENTENCE, KIRBY_COPY]
+        assert len(model.requests) == 2  # asked once, never re-asked
+
+
+def test_no_copy_no_call(seed: str) -> None:
+    own = claim("South Korea's spy agency says North Korea sent 1,500 soldiers to Russia.", [NIS],
+                speaker="the National Intelligence Service")
+    s, model = _summarize(seed, seed_answer(own, LEDE))
+    assert len(model.requests) == 1 and not any(c.copies_evidence for c in s.claims)
+
+
+def test_a_restatement_says_no_more_than_the_copy() -> None:
+    old = ("Mr Beavis's action comes after the Daily Mail revealed how rogue firms are making millions of pounds from "
+           "fines handed to motorists who overstay in car parks.")
+    assert restates("Beavis's action follows revelations about parking firms.", old)
+    assert not restates("Beavis's action follows revelations about 300 parking firms.", old)  # a new number
+    assert not restates("South Korea's spy agency says North Korea sent troops.", old)  # another passage's words
+
+
+def test_a_statement_that_says_what_another_passage_says_is_reasked_then_rejected(seed: str) -> None:
+    """Citing by id is cheap, and a small model sometimes cites one passage and states another's: that claim is not
+    grounded, whatever its evidence's offsets say."""
+    from helpers import same_answer_each_time
+
+    wrong = claim("Austin called the deployment dangerous and a sign of weakness.", [NIS],
+                  speaker="the National Intelligence Service")
+    s, reask = same_answer_each_time(seed, seed_answer(wrong, LEDE))
+    assert "claim 1: the statement is not what its passage says" in reask
+    assert [r.statement for r in s.rejected_claims] == [wrong["statement"]]
+    assert s.rejected_claims[0].reason.startswith("the statement is not what its evidence says")
+    assert wrong["statement"] not in [c.statement for c in s.claims]
