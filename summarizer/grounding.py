@@ -235,8 +235,9 @@ def support(statement: str, evidence: str) -> float:
 #: Share of a restatement's content words its original must hold (see :func:`restates`).
 RESTATE_SHARE = 0.5
 #: Below this share of its content words in its evidence (and speaker), a statement is not what its evidence says:
-#: a claim that cites one passage and states another's ("Mr Beavis said he was furious", citing "Barry Beavis
-#: launched a legal bid"). Measured on the default model's claims: cited right, 0.55 and more; cited wrong, 0.2 and
+#: a claim that cites one passage and states another's, often the next one ("Mr Beavis said he was furious", citing
+#: "Barry Beavis launched a legal bid"). Measured on 58 claims of the default model on three attribution-suite
+#: articles (four runs, each claim read by hand): cited right, 0.48 and more; cited wrong (12 of them), 0.28 and
 #: less.
 SUPPORT_SHARE = 0.34
 _FUNCTION_WORDS = frozenset("""a an the of and or but to in on at by for with from as is are was were be been has

@@ -33,7 +33,7 @@ from typing import Any
 
 from .attribution import agrees, looks_like_person
 from .checks import ArticleChecks, ClaimView
-from .grounding import sentence_spans
+from .grounding import sentence_spans, support
 from .hedges import KEEPS, cues, labels, qualified_figures
 from .models.gbnf import CONTAINS_KEY, PLAIN_KEY
 from .schema import DraftSummary
@@ -44,6 +44,8 @@ PASSAGE_ID = re.compile(r"\[?P([1-9][0-9]{0,4})\]?")
 #: The mark before each passage in the prompt (:meth:`Passages.numbered`).
 PASSAGE_MARK = re.compile(r"\[P[0-9]+\] ")
 
+#: Share of a statement's content words a passage must hold for the re-ask to name it as the one to cite.
+STATES_SHARE = 0.6
 #: A quotation mark that opens or closes a quotation (not the apostrophe ’).
 _QUOTATION = re.compile("[\"\u201c\u201d\u2018]")
 #: The fewest claims a grammar lets the model stop at, in thirds of the options' ``max_claims`` (4 of 6): a small
@@ -96,6 +98,13 @@ class Passages:
             claims.append(claim.model_copy(update={"quotes": quotes, "statement": statement}) if changed else claim)
         return draft.model_copy(update={"claims": claims, "headline": unmarked(draft.headline),
                                         "summary": unmarked(draft.summary)})
+
+    def stating(self, statement: str) -> str | None:
+        """The id of the passage that best states ``statement`` (:func:`~summarizer.grounding.support` at least
+        :data:`STATES_SHARE`), or None."""
+        scored = [(support(statement, self.text[s:e]), pid) for pid, (s, e) in zip(self.ids, self.spans, strict=True)]
+        best = max(scored, default=(0.0, ""))
+        return best[1] if best[0] >= STATES_SHARE else None
 
     def unknown_ids(self, draft: DraftSummary) -> list[tuple[int, str]]:
         """(claim number, id) of every id in the draft that names no passage of this part."""

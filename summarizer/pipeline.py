@@ -256,8 +256,9 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
                     problems.append(f"claim {i}: this quote is not in the article word for word: {quote!r}; "
                                     "give the passage's id instead")
             if _unsupported(claim, grounder):
-                problems.append(f"claim {i}: the statement is not what its passage says; cite the passage that "
-                                "states it, or state what the cited passage says")
+                better = passages.stating(claim.statement)
+                problems.append(f"claim {i}: the statement is not what its passage says; " + (
+                    f"{better} says it: cite {better}" if better else "state what the cited passage says"))
         findings = _review(job, draft, grounder, part.span)
         return problems + [f.problem for f in findings if f.costly], [f.problem for f in findings if not f.costly]
 

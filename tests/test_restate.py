@@ -101,3 +101,17 @@ def test_a_statement_that_says_what_another_passage_says_is_reasked_then_rejecte
     assert [r.statement for r in s.rejected_claims] == [wrong["statement"]]
     assert s.rejected_claims[0].reason.startswith("the statement is not what its evidence says")
     assert wrong["statement"] not in [c.statement for c in s.claims]
+
+
+def test_the_reask_names_the_passage_that_does_say_it(seed: str) -> None:
+    from helpers import same_answer_each_time
+
+    from summarizer.passages import Passages
+
+    nis = next(f"P{i}" for i, (s, e) in enumerate(sentence_spans(seed), 1) if NIS in seed[s:e])
+    kirby_words = claim("Kirby says North Korea moved at least 3,000 soldiers into eastern Russia between early- and "
+                        "mid-October.", [nis], speaker="the National Intelligence Service")
+    _, reask = same_answer_each_time(seed, seed_answer(kirby_words, LEDE))
+    kirby = Passages.of(seed).stating(kirby_words["statement"])
+    assert kirby is not None and kirby != nis and seed.index(KIRBY) in range(*sentence_spans(seed)[int(kirby[1:]) - 1])
+    assert f"claim 1: the statement is not what its passage says; {kirby} says it: cite {kirby}" in reask
