@@ -402,6 +402,11 @@ def _ground(draft: DraftSummary, grounder: Grounder, offset: int,
 
 #: Tokens a restatement may take per statement (a short claim is about 20; a runaway stops here, unusable).
 RESTATED_TOKENS = 60
+#: A restatement's length under a grammar: this share of the copy's characters, within these bounds (a claim of a
+#: dozen words is about 70 characters), and at least the lower bound free beside each text it must keep. It only
+#: stops a runaway: a restatement that reaches it was cut off, and is not kept.
+RESTATED_SHARE = 1.0
+RESTATED_CHARS = (60, 200)
 
 
 def _restate(job: _Job, claims: list[Claim]) -> Steps[list[Claim]]:
@@ -435,6 +440,8 @@ def _restate(job: _Job, claims: list[Claim]) -> Steps[list[Claim]]:
         evidence = " ".join(e.text for e in old.evidence)
         if not statement or copies(statement, evidence) or not restates(statement, f"{old.speaker or ''} {evidence}"):
             continue  # a copy again, or more than the copy said (a number, words of another passage)
+        if len(statement) >= _restated_bound(old) - 1:
+            continue  # cut off at the grammar's bound
         new = old.model_copy(update={"statement": statement, "copies_evidence": False})
         if _findings(job, new) <= _findings(job, old):
             out[i] = new
@@ -453,22 +460,34 @@ def _restated_schema(count: int) -> dict[str, Any]:
     return schema
 
 
+def _restated_needs(claim: Claim) -> list[list[str]]:
+    """What a restatement must keep (see :func:`_restated_grammar`)."""
+    evidence = " ".join(e.text for e in claim.evidence)
+    needs: list[list[str]] = []
+    figures = extract_numbers(claim.statement)
+    if figures:
+        needs.append(cased([qualified_figures(evidence).get(figures[0].value, figures[0].text)]))
+    if cues(evidence):
+        needs.append(cased([*(c.text for c in cues(evidence)), *KEEPS]))
+    return needs
+
+
+def _restated_bound(claim: Claim) -> int:
+    """The most characters a restatement of ``claim`` may take under a grammar (:data:`RESTATED_SHARE`)."""
+    bound = max(RESTATED_CHARS[0], min(RESTATED_CHARS[1], int(RESTATED_SHARE * len(claim.statement))))
+    needs = _restated_needs(claim)
+    return max(bound, sum(max(map(len, n)) for n in needs) + RESTATED_CHARS[0] * len(needs))
+
+
 def _restated_grammar(schema: dict[str, Any], claims: list[Claim]) -> dict[str, Any]:
     """The restatement's schema for a grammar: one string per claim with its first figure as written (qualifier
-    included) and, where its evidence is hedged, a cue or whose word it is; one that must hold neither is no longer
-    than the copy it replaces."""
+    included) and, where its evidence is hedged, a cue or whose word it is, at most :func:`_restated_bound`
+    characters."""
     items = []
     for claim in claims:
-        evidence = " ".join(e.text for e in claim.evidence)
-        needs: list[list[str]] = []
-        figures = extract_numbers(claim.statement)
-        if figures:
-            needs.append(cased([qualified_figures(evidence).get(figures[0].value, figures[0].text)]))
-        if cues(evidence):
-            needs.append(cased([*(c.text for c in cues(evidence)), *KEEPS]))
-        item: dict[str, Any] = {"type": "string", "minLength": 1, PLAIN_KEY: True}
-        if not needs:  # where it must hold a figure or a hedge, no bound: a bound would force them in mid-word
-            item["maxLength"] = len(claim.statement)
+        needs = _restated_needs(claim)
+        item: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": _restated_bound(claim),
+                                PLAIN_KEY: True}
         if needs:
             item[CONTAINS_KEY] = needs
         items.append(item)

@@ -159,7 +159,7 @@ def test_bad_input_fails_before_any_model_call(bad: str | bytes) -> None:
 
 def test_a_long_article_is_split_and_offsets_refer_to_the_original(seed: str) -> None:
     article = "\n".join(f"[{i}] {line}" for i in range(4) for line in seed.splitlines())
-    model = ScriptedModel(name="fake/small", context_window=2900)  # the extractive default handler
+    model = ScriptedModel(name="fake/small", context_window=2600)  # the extractive default handler
     s = summarize(article, model=model, cache=False)
     assert s.provenance.parts > 1
     # one per part, one to merge headlines, and a re-ask for each part that starts inside a quotation whose
@@ -181,7 +181,7 @@ def test_the_merged_overview_of_a_long_article_has_its_numbers_checked_too(seed:
     def handler(request: ChatRequest) -> str:
         return next(merges) if request.schema_name == "DraftOverview" else extractive_answer(request)
 
-    model = ScriptedModel(handler, name="fake/small", context_window=2900)
+    model = ScriptedModel(handler, name="fake/small", context_window=2600)
     s = summarize(article, model=model, cache=False)
     merge_requests = [r for r in model.requests if r.schema_name == "DraftOverview"]
     assert len(merge_requests) == 2

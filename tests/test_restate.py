@@ -115,3 +115,13 @@ def test_the_reask_names_the_passage_that_does_say_it(seed: str) -> None:
     kirby = Passages.of(seed).stating(kirby_words["statement"])
     assert kirby is not None and kirby != nis and seed.index(KIRBY) in range(*sentence_spans(seed)[int(kirby[1:]) - 1])
     assert f"claim 1: the statement is not what its passage says; {kirby} says it: cite {kirby}" in reask
+
+
+def test_a_restatement_cut_off_at_the_grammars_bound_is_not_kept(seed: str) -> None:
+    from summarizer.pipeline import _restated_bound
+
+    s, _ = _summarize(seed, _copies(seed), json.dumps({"statements": ["x", "y"]}))
+    bound = _restated_bound(s.claims[0])
+    cut = ("South Korea's spy agency says North Korea sent 1,500 soldiers to Russia for training and " * 3)[:bound]
+    s, _ = _summarize(seed, _copies(seed), json.dumps({"statements": [cut, "The US assesses 3,000 or more."]}))
+    assert s.claims[0].statement == NIS_SENTENCE and s.claims[0].copies_evidence

@@ -234,14 +234,17 @@ class _Converter:
         self._use(char)
         inner = [[json.dumps(t, ensure_ascii=False)[1:-1] for t in need] for need in needs]
         room = None if high is None else max(int(high) - sum(max(map(len, n)) for n in inner), 0) // (len(inner) + 1)
-        side = repeat(char, 0, room)
-        # the text after a required one starts where a word ends: the need is a word of its own ("said"), never the
-        # start of a longer one ("Believer" for "Believe")
-        after = side if room == 0 else f"(wordend {repeat(char, 0, None if room is None else room - 1)})?"
+        # a required text is a word of its own: the text before it ends where a word ends and the text after it
+        # starts where one ends ("in 10,000", never "in10,000"; "said", never "Believer" for "Believe")
+        shorter = repeat(char, 0, None if room is None else max(room - 1, 0))
+        before = f"({shorter} wordend)?" if room != 0 else '""'
+        after = f"(wordend {shorter})?" if room != 0 else '""'
+        between = (f"(wordend ({repeat(char, 0, None if room is None else max(room - 2, 0))} wordend)?)?"
+                   if room != 0 else '""')
         self._use("wordend")
         alts = [self._add(f"{hint}-need", " | ".join(literal(t) for t in need)) for need in inner]
         orders = [alts] if len(alts) == 1 else [alts, alts[::-1]]
-        body = " | ".join(f"{side} " + " ".join(f"{a} {after}" for a in order) for order in orders)
+        body = " | ".join(f"{before} " + f" {between} ".join(order) + f" {after}" for order in orders)
         return self._add(hint, f'"\\"" ({body}) "\\""')
 
     def grammar(self, root: str) -> str:
