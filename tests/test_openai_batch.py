@@ -276,3 +276,31 @@ def test_cli_rounds_and_exit_codes(server: Any, tmp_path: Path) -> None:
     assert wrong.returncode == 4 and "mode" in wrong.stderr
     usage = cli("--import-openai-batch", str(tmp_path / "res2.jsonl"))
     assert usage.returncode == 2 and "--out" in usage.stderr
+
+
+def test_the_restatement_takes_a_round_of_its_own_and_gives_the_live_rows(server: Any, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """With copied statements restated (one more call after the claims are grounded), the batch files take one more
+    round and still end as the live path's rows."""
+    monkeypatch.setenv("SUMMARIZER_RESTATE", "1")
+    base_url, log = server
+    source = rows_file(tmp_path / "in.jsonl", 4)
+    with Summarizer("openai/latency", cache=False) as session:
+        assert session.options.restate_copies
+        sink = JsonlSink(tmp_path / "live.jsonl")
+        run_batch(session, read_input(source), sink)
+        sink.close()
+    live_calls = len(bodies(log))
+    log.unlink()
+    out = tmp_path / "rows.jsonl"
+    rounds, results = 0, []
+    while True:
+        state = one_round(OpenAIBatch(get_model("openai/latency"), out, mode="json_schema"), source, out, results)
+        requests = next_requests_path(out)
+        if not requests.read_text():
+            break
+        rounds += 1
+        results = [tmp_path / f"results{rounds}.jsonl"]
+        answer_batch(requests, results[0], base_url)
+    assert live_calls > 3 and rounds == 2 and state.done == 4  # the claims, then the restatement
+    assert comparable(out) == comparable(tmp_path / "live.jsonl")
