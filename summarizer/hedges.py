@@ -51,8 +51,9 @@ _DENIED = re.compile(r"\b(?:den(?:y|ies|ied|ial|ials)|reject(?:s|ed)?|refut\w*|d
 #: Cues that a passage looks ahead.
 _AHEAD = re.compile(r"\b(?:will|would|could|may|might|expect\w*|plan\w*|going\s+to|set\s+to|next|future|"
                     r"forecast\w*|predict\w*|intend\w*|aim\w*|prepar\w*|likely|soon)\b|[\u2019']ll\b", re.IGNORECASE)
-#: A quotation mark that opens or closes a quotation (not the apostrophe ’).
-_QUOTATION_MARK = re.compile("[\"\u201c\u201d\u2018]|(?:^|(?<=\\s))'(?=\\w)")
+#: A quotation mark that opens or closes a quotation: double marks, a ‘, and a straight ' that opens a word after a
+#: space (Daily Mail copy); not the apostrophe of Russia’s or don't.
+QUOTATION_MARK = re.compile("[\"\u201c\u201d\u2018]|(?:^|(?<=\\s))'(?=\\w)")
 
 
 def labels(evidence: str) -> tuple[list[str], list[str]]:
@@ -72,7 +73,7 @@ def labels(evidence: str) -> tuple[list[str], list[str]]:
     certainties += (["unconfirmed"] * bool(_UNCONFIRMED.search(evidence)) + ["disputed"] * bool(
         _DISPUTED.search(evidence)) + ["denied"] * bool(_DENIED.search(evidence)))
     kinds = ["fact"] * (not found) + ["assessment"] * bool(found) + ["prediction"] * bool(_AHEAD.search(evidence))
-    kinds += ["opinion"] + ["quote"] * bool(_QUOTATION_MARK.search(evidence))
+    kinds += ["opinion"] + ["quote"] * bool(QUOTATION_MARK.search(evidence))
     return kinds, certainties
 
 

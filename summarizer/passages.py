@@ -34,7 +34,7 @@ from typing import Any
 from .attribution import agrees, looks_like_person
 from .checks import ArticleChecks, ClaimView
 from .grounding import sentence_spans, support
-from .hedges import KEEPS, cues, labels, qualified_figures
+from .hedges import KEEPS, QUOTATION_MARK, cues, labels, qualified_figures
 from .models.gbnf import CONTAINS_KEY, PLAIN_KEY
 from .schema import DraftSummary
 from .schema_tools import plain_schema
@@ -46,8 +46,6 @@ PASSAGE_MARK = re.compile(r"\[P[0-9]+\] ")
 
 #: Share of a statement's content words a passage must hold for the re-ask to name it as the one to cite.
 STATES_SHARE = 0.6
-#: A quotation mark that opens or closes a quotation (not the apostrophe ’).
-_QUOTATION = re.compile("[\"\u201c\u201d\u2018]")
 #: The fewest claims a grammar lets the model stop at, in thirds of the options' ``max_claims`` (4 of 6): a small
 #: model otherwise stops at the claims it must write.
 MIN_CLAIMS_SHARE = 2
@@ -145,7 +143,7 @@ def decoding_schema(schema: dict[str, Any], passages: Passages, checks: ArticleC
         speakers: list[str | None]
         if source is not None:  # the source as the library reads it, its fullest mention
             speakers = [source.name]
-        elif _QUOTATION.search(text):  # a quotation whose speaker the reader could not place: null, or a person
+        elif QUOTATION_MARK.search(text):  # a quotation whose speaker the reader could not place: null, or a person
             # the passage itself names (what the speaker check accepts there)
             speakers = [None, *(n for n in names if looks_like_person(n) and agrees(n, [None], text, attributions))]
         else:  # the article's own voice

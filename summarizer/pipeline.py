@@ -407,6 +407,8 @@ RESTATED_TOKENS = 60
 #: stops a runaway: a restatement that reaches it was cut off, and is not kept.
 RESTATED_SHARE = 1.0
 RESTATED_CHARS = (60, 200)
+#: A restatement is kept only if at most this share of the copy's characters: shorter, as the prompt asks.
+RESTATED_SHORTER = 0.85
 
 
 def _restate(job: _Job, claims: list[Claim]) -> Steps[list[Claim]]:
@@ -440,8 +442,8 @@ def _restate(job: _Job, claims: list[Claim]) -> Steps[list[Claim]]:
         evidence = " ".join(e.text for e in old.evidence)
         if not statement or copies(statement, evidence) or not restates(statement, f"{old.speaker or ''} {evidence}"):
             continue  # a copy again, or more than the copy said (a number, words of another passage)
-        if len(statement) >= _restated_bound(old) - 1:
-            continue  # cut off at the grammar's bound
+        if len(statement) > RESTATED_SHORTER * len(old.statement):
+            continue  # not clearly shorter than the copy (nor cut off at the grammar's bound: the copy's length)
         new = old.model_copy(update={"statement": statement, "copies_evidence": False})
         if _findings(job, new) <= _findings(job, old):
             out[i] = new

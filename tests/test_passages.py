@@ -130,7 +130,7 @@ def test_grammar_for_required_prefix_items_and_contained_texts() -> None:
             "(wordend char{0,2})?") in text
     assert ("(char{0,2} wordend)? root-value-need-2 (wordend (char{0,1} wordend)?)? root-value-need "
             "(wordend char{0,2})?") in text
-    assert "wordend ::= [^\"\\\\\\x7F\\x00-\\x1F[a-zA-Z0-9]" in text
+    assert "wordend ::= [^\"\\\\\\x7F\\x00-\\x1F[{}a-zA-Z0-9]" in text
     with pytest.raises(GrammarError, match="minItems"):
         schema_to_gbnf({"type": "array", "prefixItems": [{"const": "a"}, {"const": "b"}], "minItems": 1})
     with pytest.raises(GrammarError, match="one or two"):

@@ -34,9 +34,10 @@ _BASE_RULES = {
     # One character of a JSON string as it is written: anything but a quote, a backslash or a control character, or
     # an escape sequence.
     "char": r'[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})',
-    "plainchar": r'[^"\\\x7F\x00-\x1F[{}] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})',
+    "plainchar": r'[^"\\\x7F\x00-\x1F[{}] | "\\" ["\\/bfnrt]',  # no "\u007b" for "{" either
     # A character that does not go on a word: what may follow a required text ("said", not "Believer").
-    "wordend": r'[^"\\\x7F\x00-\x1F[a-zA-Z0-9] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})',
+    # (not a bracket or a brace either: it stands beside free text too)
+    "wordend": r'[^"\\\x7F\x00-\x1F[{}a-zA-Z0-9] | "\\" ["\\/bfnrt]',
     "string": r'"\"" char* "\""',
     "integer": r'"-"? ("0" | [1-9] [0-9]{0,15})',
     "number": r'integer ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,4})?',
