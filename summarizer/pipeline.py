@@ -251,15 +251,15 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
         for i, pid in unknown:
             problems.append(f"claim {i}: the article has no passage {pid}; give the id of a passage shown")
         for i, claim in enumerate(draft.claims, 1):
-            for quote in claim.quotes:
-                if (i, quote) not in unknown and grounder.locate(quote) is None:
+            evidence, missing = _located(claim, grounder, passages)
+            for quote in missing:
+                if (i, quote) not in unknown:
                     problems.append(f"claim {i}: this quote is not in the article word for word: {quote!r}; "
                                     "give the passage's id instead")
-            if _unsupported(claim, grounder):
-                better = passages.stating(claim.statement)
-                problems.append(f"claim {i}: the statement is not what its passage says; " + (
-                    f"{better} says it: cite {better}" if better else "state what the cited passage says"))
-        findings = _review(job, draft, grounder, part.span)
+            if evidence and not missing and _unsupported(claim, evidence):
+                problems.append(f"claim {i}: the statement is not what its passage says, nor any other; state what "
+                                "the cited passage says")  # one that another passage states is cited there
+        findings = _review(job, draft, grounder, passages, part.span)
         return problems + [f.problem for f in findings if f.costly], [f.problem for f in findings if not f.costly]
 
     @cache  # built once for the part's first call, not again for each re-ask
@@ -270,21 +270,22 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
                             source_choices=job.checks.attributions.speaker_names, grammar_schema=tightened,
                             resolve=passages.resolve)
     draft = draft.model_copy(update={"claims": draft.claims[:max_claims]})
-    _refuse_injection(job, _review(job, draft, grounder, part.span))  # its review was kept from check
-    claims, rejected = _ground(draft, grounder, part.span[0], job.checks)
+    _refuse_injection(job, _review(job, draft, grounder, passages, part.span))  # its review was kept from check
+    claims, rejected = _ground(draft, grounder, passages, part.span[0], job.checks)
     if job.options.restate_copies:
         claims = yield from _restate(job, claims)
     return _PartResult(draft, claims, rejected)
 
 
-def _review(job: _Job, draft: DraftSummary, grounder: Grounder, span: tuple[int, int]) -> list[Finding]:
-    """The checks' findings on a draft of one part (its quotes located in the part, shifted into the article)."""
+def _review(job: _Job, draft: DraftSummary, grounder: Grounder, passages: Passages,
+            span: tuple[int, int]) -> list[Finding]:
+    """The checks' findings on a draft of one part (its evidence located in the part as grounding will locate it,
+    shifted into the article)."""
     offset = span[0]
     views = []
     for c in draft.claims:
-        spans = [(ev.start + offset, ev.end + offset) for q in c.quotes for ev in (grounder.locate(q) or [])]
-        views.append(ClaimView(c.statement, c.speaker, tuple(dict.fromkeys(spans)), c.kind.value,
-                               c.certainty.value))  # spans once each, as a grounded claim's evidence holds them
+        spans = tuple((ev.start + offset, ev.end + offset) for ev in _located(c, grounder, passages)[0])
+        views.append(ClaimView(c.statement, c.speaker, spans, c.kind.value, c.certainty.value))
     return job.checks.review(draft.headline, draft.summary, views, span)
 
 
@@ -348,39 +349,51 @@ def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: t
     return answer
 
 
-def _unsupported(claim: DraftClaim, grounder: Grounder) -> bool:
-    """Whether a claim's statement says something its located evidence does not (:func:`~summarizer.grounding
-    .support` below :data:`~summarizer.grounding.SUPPORT_SHARE`, the speaker's words counted as evidence)."""
-    spans = [ev for q in claim.quotes for ev in (grounder.locate(q) or [])]
-    if not spans:
-        return False  # not located: the grounding check's business
-    evidence = " ".join([claim.speaker or "", *(ev.text for ev in spans)])
-    return support(claim.statement, evidence) < SUPPORT_SHARE
+def _located(claim: DraftClaim, grounder: Grounder, passages: Passages) -> tuple[list[Evidence], list[str]]:
+    """A claim's evidence in its part (offsets in the part, each span once) and the quotes that are not verbatim.
+    A statement its cited passages do not state (:func:`_unsupported`) but another passage does
+    (:meth:`~summarizer.passages.Passages.stating`) takes that passage instead, ``match`` "stated": small models
+    often cite the passage next to the one they restate."""
+    evidence: list[Evidence] = []
+    missing: list[str] = []
+    for quote in claim.quotes:
+        spans = grounder.locate(quote)
+        if spans is None:
+            missing.append(quote)
+        else:
+            evidence += [ev for ev in spans if ev not in evidence]
+    if evidence and not missing and _unsupported(claim, evidence):
+        stated = passages.stating(claim.statement)
+        if stated is not None:
+            s, e = passages.spans[passages.ids.index(stated)]
+            evidence = [Evidence(text=passages.text[s:e], start=s, end=e, match="stated")]
+    return evidence, missing
 
 
-def _ground(draft: DraftSummary, grounder: Grounder, offset: int,
+def _unsupported(claim: DraftClaim, evidence: list[Evidence]) -> bool:
+    """Whether a claim's statement says something its evidence does not (:func:`~summarizer.grounding.support`
+    below :data:`~summarizer.grounding.SUPPORT_SHARE`, the speaker's words counted as evidence)."""
+    said = " ".join([claim.speaker or "", *(ev.text for ev in evidence)])
+    return support(claim.statement, said) < SUPPORT_SHARE
+
+
+def _ground(draft: DraftSummary, grounder: Grounder, passages: Passages, offset: int,
             checks: ArticleChecks) -> tuple[list[Claim], list[RejectedClaim]]:
-    """Locate every quote; a claim is kept only if all its quotes are found verbatim, and none is planted text.
-    Each kept claim carries the source the article gives for its evidence (:mod:`summarizer.attribution`)."""
+    """Locate every quote; a claim is kept only if all its quotes are found verbatim, its statement is what its
+    evidence says, and none is planted text. A statement that another passage states (the model cited the one
+    before it, say) takes that passage as its evidence, located by the library (``match`` "stated"); one that no
+    passage states is rejected. Each kept claim carries the source the article gives for its evidence
+    (:mod:`summarizer.attribution`)."""
     claims: list[Claim] = []
     rejected: list[RejectedClaim] = []
     for claim in draft.claims:
-        evidence: list[Evidence] = []
-        missing: list[str] = []
-        for quote in claim.quotes:
-            spans = grounder.locate(quote)
-            if spans is None:
-                missing.append(quote)
-                continue
-            for ev in spans:
-                shifted = Evidence(text=ev.text, start=ev.start + offset, end=ev.end + offset, match=ev.match)
-                if shifted not in evidence:
-                    evidence.append(shifted)
+        located, missing = _located(claim, grounder, passages)
+        evidence = [ev.model_copy(update={"start": ev.start + offset, "end": ev.end + offset}) for ev in located]
         view = ClaimView(claim.statement, claim.speaker, tuple((e.start, e.end) for e in evidence))
         if missing or not evidence:
             reason = "evidence not found verbatim in the article: " + "; ".join(repr(q) for q in missing)
-        elif _unsupported(claim, grounder):
-            reason = "the statement is not what its evidence says (it cites a passage that does not state it)"
+        elif _unsupported(claim, located):
+            reason = "the statement is not what its evidence says, nor what any passage says"
         elif checks.planted_evidence(view):
             reason = "evidence is text planted in the article to instruct the model (prompt injection), not reporting"
         else:

@@ -141,7 +141,8 @@ class Evidence(BaseModel):
     end: int = Field(ge=0, description="Character offset just past the passage's last character.")
     match: str = Field(
         default="exact",
-        description="How the model's quote was found: 'exact', or 'normalized' (whitespace, quote marks, dashes).",
+        description="How the model's quote was found: 'exact', or 'normalized' (whitespace, quote marks, dashes); "
+        "'stated': the passage the cited one was not, which states the claim (located by the library).",
     )
 
     @model_validator(mode="after")
