@@ -28,7 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: are asked for (coverage flags); ``Claim.copies_evidence``.
 #: 6: the article is shown as numbered passages and the model cites them by id; a grammar ties each claim's speaker
 #: and certainty to what the library reads of its passage, and opens the claims with the competing figures.
-SCHEMA_VERSION = "6"
+#: 7: kind and certainty are what the passage bears out; a statement its cited passage does not state is cited where
+#: it is stated (``Evidence.match`` "stated") or rejected; copied statements are restated.
+SCHEMA_VERSION = "7"
 
 MAX_CLAIMS = 12
 MAX_QUOTES_PER_CLAIM = 2
