@@ -14,9 +14,15 @@ style, not a parser:
   apostrophes) take the cue that opens or closes them ("“…,” Kirby said"; "Austin said: “…”"), else the cue of their
   sentence, else the speaker of the nearest attributed quotation before them in the paragraph, then in the paragraph
   before (news style: a paragraph of quote continues its speaker) and finally after.
+- **Appositive chains** ("Professor Stephen Glaister, director of the RAC Foundation, said"; "Josh Hatfield, 27,
+  told") give the name, never a description, an age, a place that goes on or a relative clause; a verb that closes
+  its sentence after a comma attributes what came before ("…, WABC reported."), and one after a plain comma may
+  take its source after it ("…, said Trooper James Schmidt."); a participle ("…, saying:") takes its clause's
+  subject; "told" and "believe" attribute without "that".
 - **Pronouns** ("he said") resolve to the last named source before them.
 - **Resolution**: a source's name resolves to the longest mention in the article of the same name, its title and
-  role words included ("National Security Council spokesman John Kirby").
+  role words included ("National Security Council spokesman John Kirby"); where two people share a surname, to the
+  one the article names most ("Mr Miliband" → "Ed Miliband", not "Justine Miliband").
 
 The sentence a span starts in decides its source; a span inside a quotation takes the quotation's.
 """
