@@ -15,15 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx2
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+from loopback import free_port, wait_until_up  # noqa: E402
+
 SEED = REPO.parent / "shared" / "data" / "seed" / "nk-troops-russia.txt"
 
 #: Run in the tree under test: one summary of the seed, as JSON on stdout.
@@ -45,12 +44,6 @@ else:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def weights(model: str) -> Path:
     from summarizer.models.weights import QWEN, SMOLLM2
 
@@ -70,17 +63,9 @@ def main() -> int:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx2.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                print("llama_cpp.server did not start", file=sys.stderr)
-                return 1
-            time.sleep(0.5)
+        if not wait_until_up(f"{base}/models", server, timeout=180):
+            print("llama_cpp.server did not start", file=sys.stderr)
+            return 1
         trees = ([("before", args.before.resolve())] if args.before else []) + [("after", REPO)]
         env = {**os.environ, "OPENAI_BASE_URL": base, "OPENAI_API_KEY": "none"}
         for run in range(args.runs):

@@ -35,17 +35,10 @@ import httpx2
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 from latency_server import spawn  # noqa: E402
+from loopback import free_port, wait_until_up  # noqa: E402
 
 FRANK = REPO.parent / "shared" / "data" / "frank" / "articles.jsonl"
 SUMMARIZER = str(Path(sys.executable).parent / "summarizer")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float:
@@ -65,16 +58,9 @@ def start(home: Path, model: str, env: dict[str, str], *extra: str) -> tuple[sub
                              "--no-cache", *extra], env={**os.environ, **env, "SUMMARIZER_HOME": str(home)},
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx2.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return proc, base, key
-        except httpx2.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("summarizer serve did not start")
-        time.sleep(0.2)
+    if not wait_until_up(f"{base}/readyz", proc, timeout=60):
+        raise SystemExit("summarizer serve did not start")
+    return proc, base, key
 
 
 async def load(base: str, key: str, clients: int, seconds: float, articles: list[str]) -> dict[str, Any]:

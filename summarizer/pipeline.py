@@ -237,8 +237,8 @@ def _bounded_sentences(text: str, llm: ModelInfo, budget: int) -> list[tuple[int
 
 
 def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult]:
-    grounder = Grounder(part.text)
     passages = Passages.of(part.text)  # the model cites these by id; the library maps ids back to text
+    locate = _Locator(Grounder(part.text), passages)
     max_claims = job.options.max_claims
     messages = _messages(prompt, DraftSummary, article=_delimit(passages.numbered()), part=part.index,
                          parts=part.count, max_claims=max_claims)
@@ -251,7 +251,7 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
         for i, pid in unknown:
             problems.append(f"claim {i}: the article has no passage {pid}; give the id of a passage shown")
         for i, claim in enumerate(draft.claims, 1):
-            evidence, missing = _located(claim, grounder, passages)
+            evidence, missing = locate(claim)
             for quote in missing:
                 if (i, quote) not in unknown:
                     problems.append(f"claim {i}: this quote is not in the article word for word: {quote!r}; "
@@ -259,7 +259,7 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
             if evidence and not missing and _unsupported(claim, evidence):
                 problems.append(f"claim {i}: the statement is not what its passage says, nor any other; state what "
                                 "the cited passage says")  # one that another passage states is cited there
-        findings = _review(job, draft, grounder, passages, part.span)
+        findings = _review(job, draft, locate, part.span)
         return problems + [f.problem for f in findings if f.costly], [f.problem for f in findings if not f.costly]
 
     @cache  # built once for the part's first call, not again for each re-ask
@@ -270,21 +270,20 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
                             source_choices=job.checks.attributions.speaker_names, grammar_schema=tightened,
                             resolve=passages.resolve)
     draft = draft.model_copy(update={"claims": draft.claims[:max_claims]})
-    _refuse_injection(job, _review(job, draft, grounder, passages, part.span))  # its review was kept from check
-    claims, rejected = _ground(draft, grounder, passages, part.span[0], job.checks)
+    _refuse_injection(job, _review(job, draft, locate, part.span))  # its review was kept from check
+    claims, rejected = _ground(draft, locate, part.span[0], job.checks)
     if job.options.restate_copies:
         claims = yield from _restate(job, claims)
     return _PartResult(draft, claims, rejected)
 
 
-def _review(job: _Job, draft: DraftSummary, grounder: Grounder, passages: Passages,
-            span: tuple[int, int]) -> list[Finding]:
+def _review(job: _Job, draft: DraftSummary, locate: _Locator, span: tuple[int, int]) -> list[Finding]:
     """The checks' findings on a draft of one part (its evidence located in the part as grounding will locate it,
     shifted into the article)."""
     offset = span[0]
     views = []
     for c in draft.claims:
-        spans = tuple((ev.start + offset, ev.end + offset) for ev in _located(c, grounder, passages)[0])
+        spans = tuple((ev.start + offset, ev.end + offset) for ev in locate(c)[0])
         views.append(ClaimView(c.statement, c.speaker, spans, c.kind.value, c.certainty.value))
     return job.checks.review(draft.headline, draft.summary, views, span)
 
@@ -349,6 +348,21 @@ def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: t
     return answer
 
 
+class _Locator:
+    """Each claim's evidence in one part, located once (:func:`_located`) for the draft check, the review and
+    grounding, which all read the same answer."""
+
+    def __init__(self, grounder: Grounder, passages: Passages) -> None:
+        self.grounder, self.passages = grounder, passages
+        self._known: dict[tuple[str, str | None, tuple[str, ...]], tuple[list[Evidence], list[str]]] = {}
+
+    def __call__(self, claim: DraftClaim) -> tuple[list[Evidence], list[str]]:
+        key = (claim.statement, claim.speaker, tuple(claim.quotes))
+        if key not in self._known:
+            self._known[key] = _located(claim, self.grounder, self.passages)
+        return self._known[key]
+
+
 def _located(claim: DraftClaim, grounder: Grounder, passages: Passages) -> tuple[list[Evidence], list[str]]:
     """A claim's evidence in its part (offsets in the part, each span once) and the quotes that are not verbatim.
     A statement its cited passages do not state (:func:`_unsupported`) but another passage does
@@ -377,7 +391,7 @@ def _unsupported(claim: DraftClaim, evidence: list[Evidence]) -> bool:
     return support(claim.statement, said) < SUPPORT_SHARE
 
 
-def _ground(draft: DraftSummary, grounder: Grounder, passages: Passages, offset: int,
+def _ground(draft: DraftSummary, locate: _Locator, offset: int,
             checks: ArticleChecks) -> tuple[list[Claim], list[RejectedClaim]]:
     """Locate every quote; a claim is kept only if all its quotes are found verbatim, its statement is what its
     evidence says, and none is planted text. A statement that another passage states (the model cited the one
@@ -387,7 +401,7 @@ def _ground(draft: DraftSummary, grounder: Grounder, passages: Passages, offset:
     claims: list[Claim] = []
     rejected: list[RejectedClaim] = []
     for claim in draft.claims:
-        located, missing = _located(claim, grounder, passages)
+        located, missing = locate(claim)
         evidence = [ev.model_copy(update={"start": ev.start + offset, "end": ev.end + offset}) for ev in located]
         view = ClaimView(claim.statement, claim.speaker, tuple((e.start, e.end) for e in evidence))
         if missing or not evidence:
@@ -487,10 +501,10 @@ def _restated_needs(claim: Claim) -> list[list[str]]:
     return needs
 
 
-def _restated_bound(claim: Claim) -> int:
-    """The most characters a restatement of ``claim`` may take under a grammar (:data:`RESTATED_SHARE`)."""
+def _restated_bound(claim: Claim, needs: list[list[str]]) -> int:
+    """The most characters a restatement of ``claim`` may take under a grammar (:data:`RESTATED_SHARE`), room
+    beside what it must keep (``needs``, :func:`_restated_needs`) included."""
     bound = max(RESTATED_CHARS[0], min(RESTATED_CHARS[1], int(RESTATED_SHARE * len(claim.statement))))
-    needs = _restated_needs(claim)
     return max(bound, sum(max(map(len, n)) for n in needs) + RESTATED_CHARS[0] * len(needs))
 
 
@@ -501,7 +515,7 @@ def _restated_grammar(schema: dict[str, Any], claims: list[Claim]) -> dict[str, 
     items = []
     for claim in claims:
         needs = _restated_needs(claim)
-        item: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": _restated_bound(claim),
+        item: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": _restated_bound(claim, needs),
                                 PLAIN_KEY: True}
         if needs:
             item[CONTAINS_KEY] = needs

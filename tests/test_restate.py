@@ -125,10 +125,10 @@ def test_a_statement_another_passage_states_takes_that_passage_as_its_evidence(s
 
 
 def test_a_restatement_cut_off_at_the_grammars_bound_is_not_kept(seed: str) -> None:
-    from summarizer.pipeline import _restated_bound
+    from summarizer.pipeline import _restated_bound, _restated_needs
 
     s, _ = _summarize(seed, _copies(seed), json.dumps({"statements": ["x", "y"]}))
-    bound = _restated_bound(s.claims[0])
+    bound = _restated_bound(s.claims[0], _restated_needs(s.claims[0]))
     cut = ("South Korea's spy agency says North Korea sent 1,500 soldiers to Russia for training and " * 3)[:bound]
     s, _ = _summarize(seed, _copies(seed), json.dumps({"statements": [cut, "The US assesses 3,000 or more."]}))
     assert s.claims[0].statement == NIS_SENTENCE and s.claims[0].copies_evidence
