@@ -1,12 +1,12 @@
-"""How long the first install compiles llama-cpp-python, with the CMake flags set-up used before and now.
+"""How long the first install compiles llama-cpp-python, with the build settings set-up used before and now.
 
-    .venv/bin/python bench/bench_build.py [--runs before,after]
+    .venv/bin/python bench/bench_build.py [--runs after,targets]   (variants: before, after, targets)
 
-Each run makes a fresh venv in a temporary directory and times ``pip install --no-cache-dir llama-cpp-python==<the
-version in .venv>`` with that run's ``CMAKE_ARGS`` (pip's wheel cache ignores ``CMAKE_ARGS``, so without
-``--no-cache-dir`` a cached wheel would be reused and nothing measured). Reported: wall seconds, CPU seconds of the
-build (children's user + system time), the size of the installed ``llama_cpp/lib``, and whether ``import llama_cpp``
-then load SmolLM2 and generate a few tokens.
+Each run makes a fresh venv in a temporary directory and times ``pip install --no-cache-dir
+llama-cpp-python==<the version in .venv>`` with that run's environment (``CMAKE_ARGS``, scikit-build-core's
+``SKBUILD_*``; pip's wheel cache ignores both, so without ``--no-cache-dir`` a cached wheel would be reused and
+nothing measured). Reported: wall seconds, CPU seconds of the build (children's user + system time), the size of the
+installed ``llama_cpp/lib``, and whether ``import llama_cpp`` then load SmolLM2 and generate a few tokens.
 """
 
 from __future__ import annotations
@@ -26,14 +26,18 @@ REPO = Path(__file__).resolve().parents[1]
 SMOKE = ("import sys, llama_cpp; m = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=256, verbose=False); "
          "print(m.create_completion('The capital of France is', max_tokens=4)['choices'][0]['text'])")
 
-#: The flags of each variant: "before" is what scripts/setup.sh passed until this benchmark, "after" what it passes.
-VARIANTS = {
-    "before": "-DGGML_NATIVE=OFF",
-    "after": "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF",
+#: The build environment of each variant: "before" is what scripts/setup.sh passed until this benchmark, "after"
+#: what it passed next (no multimodal library), "targets" what it passes now: only the ``llama`` target and what it
+#: needs (ggml), so not llama.cpp's ``common`` library, which llama-cpp-python's CMakeLists forces on but never
+#: installs or loads (scikit-build-core's ``build.targets``, set by environment variable).
+VARIANTS: dict[str, dict[str, str]] = {
+    "before": {"CMAKE_ARGS": "-DGGML_NATIVE=OFF"},
+    "after": {"CMAKE_ARGS": "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"},
+    "targets": {"CMAKE_ARGS": "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF", "SKBUILD_BUILD_TARGETS": "llama"},
 }
 
 
-def build(cmake_args: str, wheel_version: str) -> dict[str, object]:
+def build(variant: dict[str, str], wheel_version: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         venv = Path(tmp) / "venv"
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -42,7 +46,7 @@ def build(cmake_args: str, wheel_version: str) -> dict[str, object]:
         started = time.perf_counter()
         done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-cache-dir",
                                f"llama-cpp-python=={wheel_version}"],
-                              env={**os.environ, "CMAKE_ARGS": cmake_args}, capture_output=True, text=True)
+                              env={**os.environ, **variant}, capture_output=True, text=True)
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
@@ -59,18 +63,19 @@ def build(cmake_args: str, wheel_version: str) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", default="before,after")
+    parser.add_argument("--runs", default="after,targets")
     args = parser.parse_args()
     wheel_version = version("llama-cpp-python")
     print(f"llama-cpp-python {wheel_version}, {os.cpu_count()} CPUs")
-    print("| variant | CMAKE_ARGS | wall s | CPU s | lib MB | imports | libraries |")
+    print("| variant | environment | wall s | CPU s | lib MB | imports | libraries |")
     print("|---|---|--:|--:|--:|---|---|")
     for name in args.runs.split(","):
         r = build(VARIANTS[name], wheel_version)
+        shown = " ".join(f"{k}={v!r}" for k, v in VARIANTS[name].items())
         if not r.get("wall_s"):
-            print(f"| {name} | `{VARIANTS[name]}` | failed | | | | {r.get('error', '')!r} |")
+            print(f"| {name} | `{shown}` | failed | | | | {r.get('error', '')!r} |")
             continue
-        print(f"| {name} | `{VARIANTS[name]}` | {r['wall_s']:.0f} | {r['cpu_s']:.0f} | {r['lib_mb']:.1f} | "
+        print(f"| {name} | `{shown}` | {r['wall_s']:.0f} | {r['cpu_s']:.0f} | {r['lib_mb']:.1f} | "
               f"{r['ok']} | {', '.join(r['libs'])} |", flush=True)
 
 

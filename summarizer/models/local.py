@@ -16,23 +16,72 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..config import home_dir
 from ..errors import ConfigurationError, ModelError
 from ..schema_tools import plain_schema, restrict_verbatim
 from .base import ChatRequest, ChatResponse, ModelBase, TokenScores
 from .gbnf import GrammarError, schema_to_gbnf
+from .prefix import PrefixStates, common_prefix
 from .weights import EMBEDDED, Weights
 
 #: Context for a GGUF file given by path, whose training context we do not know in advance.
 DEFAULT_N_CTX = 4096
+#: Where saved prompt prefixes live, under ``$SUMMARIZER_HOME`` (:mod:`summarizer.models.prefix`).
+STATES = "states"
 #: Mild repetition penalty: at temperature 0 small models otherwise loop inside free-text fields.
 REPEAT_PENALTY = 1.1
 
 class _Context:
-    """One loaded model file: the llama.cpp object and the lock its calls take."""
+    """One loaded model file: the llama.cpp object, the lock its calls take, its chat template and its saved prompt
+    prefixes (:mod:`summarizer.models.prefix`)."""
 
-    def __init__(self, llama: Any) -> None:
+    def __init__(self, llama: Any, path: Path) -> None:
         self.llama = llama
         self.lock = threading.Lock()
+        self.prefixes = PrefixStates(llama, path, home_dir() / STATES)
+        self._formatter: Any = None
+        self._system_tokens: dict[str, list[int]] = {}
+
+    def tokens(self, text: str, *, bos: bool = False, special: bool = False) -> list[int]:
+        return list(self.llama.tokenize(text.encode("utf-8"), add_bos=bos, special=special))
+
+    def chat_prompt(self, messages: list[dict[str, str]]) -> tuple[str, bool]:
+        """The prompt the model's own chat template makes of ``messages``, ready for the assistant's reply (what
+        ``create_chat_completion`` reads), and whether the template put in the BOS token itself. The template is
+        compiled once."""
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            llama = self.llama
+            template = llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ModelError("this GGUF file has no chat template to ask a question with")
+            eos, bos = llama.token_eos(), llama.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+                stop_token_ids=[eos],
+            )
+        result = self._formatter(messages=list(messages))
+        return result.prompt, result.added_special
+
+    def chat_tokens(self, messages: list[dict[str, str]]) -> list[int]:
+        prompt, added_special = self.chat_prompt(messages)
+        return self.tokens(prompt, bos=not added_special, special=True)
+
+    def hold_system_prefix(self, messages: list[dict[str, str]]) -> str:
+        """Before a chat call: the context holds the tokens its system message opens the prompt with — the part
+        every article's prompt shares — from a saved state where there is one (:class:`PrefixStates`)."""
+        if not messages or messages[0].get("role") != "system":
+            return "short"
+        if not self.llama.metadata.get("tokenizer.chat_template"):
+            return "short"  # llama-cpp-python falls back to a format of its own, which this cannot predict
+        tokens = self.chat_tokens(messages)
+        system = messages[0]["content"]
+        if system not in self._system_tokens:
+            self._system_tokens[system] = self.chat_tokens(messages[:1])
+        return self.prefixes.prepare(tokens, common_prefix(tokens, self._system_tokens[system]))
 
 
 _loaded: dict[tuple[str, int], _Context] = {}
@@ -120,7 +169,7 @@ def _load(path: Path, n_ctx: int) -> _Context:
                 llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads(), seed=0, verbose=False)
             except (ValueError, RuntimeError) as exc:
                 raise ConfigurationError(f"cannot load {path}: {exc}") from None
-            _loaded[key] = _Context(llama)
+            _loaded[key] = _Context(llama, path)
         return _loaded[key]
 
 
@@ -199,6 +248,7 @@ class LocalModel(ModelBase):
         grammar = grammar_for(llama, schema)
         with context.lock, _cpu():
             try:
+                context.hold_system_prefix(list(request.messages))
                 out = llama.create_chat_completion(
                     messages=list(request.messages),
                     grammar=grammar,
@@ -253,13 +303,12 @@ class _LocalTokenScores:
     def __init__(self, context: _Context, window: int) -> None:
         self._context = context
         self.score_window = window
-        self._formatter: Any = None
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokens(text))
 
     def _tokens(self, text: str, *, bos: bool = False, special: bool = False) -> list[int]:
-        return list(self._context.llama.tokenize(text.encode("utf-8"), add_bos=bos, special=special))
+        return self._context.tokens(text, bos=bos, special=special)
 
     def continuation_logprobs(self, prefix: str, text: str) -> list[float]:
         head = self._tokens(prefix, bos=True)
@@ -272,9 +321,7 @@ class _LocalTokenScores:
         return [float(rows[i, token]) for i, token in enumerate(tail)]
 
     def answer_logprobs(self, messages: tuple[dict[str, str], ...], answers: tuple[str, ...]) -> dict[str, float]:
-        prompt, added_special = self._chat_prompt(messages)
-        tokens = self._tokens(prompt, bos=not added_special, special=True)
-        row = self._logprobs(tokens, 1)[0]
+        row = self._logprobs(self._context.chat_tokens(list(messages)), 1)[0]
         out = {}
         for answer in answers:
             first = self._tokens(answer)
@@ -282,26 +329,6 @@ class _LocalTokenScores:
                 raise ValueError(f"answer {answer!r} has no tokens")
             out[answer] = float(row[first[0]])
         return out
-
-    def _chat_prompt(self, messages: tuple[dict[str, str], ...]) -> tuple[str, bool]:
-        """The prompt the model's own chat template makes of ``messages``, ready for the assistant's reply (what
-        ``create_chat_completion`` would read). The template is compiled once, on the first question."""
-        if self._formatter is None:
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-            llama = self._context.llama
-            template = llama.metadata.get("tokenizer.chat_template")
-            if not template:
-                raise ModelError("this GGUF file has no chat template to ask a question with")
-            eos, bos = llama.token_eos(), llama.token_bos()
-            self._formatter = Jinja2ChatFormatter(
-                template=template,
-                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
-                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
-                stop_token_ids=[eos],
-            )
-        result = self._formatter(messages=list(messages))
-        return result.prompt, result.added_special
 
     def _logprobs(self, tokens: list[int], rows: int) -> Any:
         """Log-softmax rows for the last ``rows`` positions of ``tokens`` (row j: the distribution of the token after
