@@ -1,6 +1,6 @@
 """How long the first install compiles llama-cpp-python, with the build settings set-up used before and now.
 
-    .venv/bin/python bench/bench_build.py [--runs after,targets]   (variants: before, after, targets)
+    .venv/bin/python bench/bench_build.py [--runs before,after]
 
 Each run makes a fresh venv in a temporary directory and times ``pip install --no-cache-dir
 llama-cpp-python==<the version in .venv>`` with that run's environment (``CMAKE_ARGS``, scikit-build-core's
@@ -27,13 +27,12 @@ SMOKE = ("import sys, llama_cpp; m = llama_cpp.Llama(model_path=sys.argv[1], n_c
          "print(m.create_completion('The capital of France is', max_tokens=4)['choices'][0]['text'])")
 
 #: The build environment of each variant: "before" is what scripts/setup.sh passed until this benchmark, "after"
-#: what it passed next (no multimodal library), "targets" what it passes now: only the ``llama`` target and what it
-#: needs (ggml), so not llama.cpp's ``common`` library, which llama-cpp-python's CMakeLists forces on but never
-#: installs or loads (scikit-build-core's ``build.targets``, set by environment variable).
+#: what it passes now (no multimodal library). Tried and dropped (2026-12-05): building only the ``llama`` target
+#: (scikit-build-core's ``SKBUILD_BUILD_TARGETS=llama``) to skip llama.cpp's ``common`` library, which nothing here
+#: loads: llama.cpp's own install rules install ``libllama-common``, so such a build fails at install.
 VARIANTS: dict[str, dict[str, str]] = {
     "before": {"CMAKE_ARGS": "-DGGML_NATIVE=OFF"},
     "after": {"CMAKE_ARGS": "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"},
-    "targets": {"CMAKE_ARGS": "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF", "SKBUILD_BUILD_TARGETS": "llama"},
 }
 
 
@@ -63,7 +62,7 @@ def build(variant: dict[str, str], wheel_version: str) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", default="after,targets")
+    parser.add_argument("--runs", default="before,after")
     args = parser.parse_args()
     wheel_version = version("llama-cpp-python")
     print(f"llama-cpp-python {wheel_version}, {os.cpu_count()} CPUs")

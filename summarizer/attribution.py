@@ -475,13 +475,19 @@ class Attributions:
         if any(w.group()[0].isupper() for w in words):  # "for that reason John Kirby said": the name, not "reason"
             while words and words[0].group()[0].islower() and words[0].group() not in _KEEP_BEFORE_NAME:
                 words.pop(0)
-        if not words or len(words) > 10:
+        if len(words) > 10:  # no clause boundary: copy that lost a full stop before a titled name ("… the party's
+            run = 0  # womens pledge today Scotland's Deputy First Minister John Swinney said:"): that name, or none
+            while run < len(words) and words[-1 - run].group()[0].isupper():
+                run += 1
+            words = words[-run:] if 2 <= run <= 6 else []
+        if not words:
             return None
         start, stop = words[0].start(), words[-1].end()
         if not _is_source(self.article[start:stop]):
             return None
-        if words[0].group().lower() in ("the", "a", "an") and not any(w.group()[0].isupper() for w in words) \
-                and self.article[limit:start].rstrip().endswith(","):
+        if words[0].group().lower() in ("the", "a", "an") and len(words) > 1 and words[1].group()[0].islower() \
+                and self.article[limit:start].rstrip().endswith(","):  # a description, capitals later or not:
+            # "Robert Abrams, a geriatric psychiatrist at New York Presbyterian Hospital said" (no closing comma)
             named = self._phrase_before(self.article.rindex(",", limit, start), limit)  # "Dr. Christopher Kuhar,
             if named is not None and _proper(self.article[named[0]:named[1]], min_words=2) and all(
                     w[0].isupper() for w in self.article[named[0]:named[1]].split()):  # the zoo's director"
@@ -495,8 +501,9 @@ class Attributions:
         researchers, who also included …, warned"); a relative clause and an age are never the source."""
         limit = max([limit] + [q.end for q in self._quotations if q.closed and limit <= q.end <= comma])
         clause = self.article[limit:comma]
-        if (relative := _RELATIVE_ANYWHERE.search(clause)) is not None:  # "Root, who twice fell …, said"
-            comma = limit + relative.start()
+        relatives = list(_RELATIVE_ANYWHERE.finditer(clause))  # the last: the one that runs up to the verb
+        if relatives:  # "Root, who twice fell …, said"
+            comma = limit + relatives[-1].start()
             clause = self.article[limit:comma]
         starts = [limit] + [limit + m.end() for m in re.finditer(",", clause)]
         segments = [(a, b) for a, b in zip(starts, [*(x - 1 for x in starts[1:]), comma], strict=True)]
@@ -516,6 +523,11 @@ class Attributions:
         text = self.article[start:end].rstrip(".")
         end = start + len(text)
         name = text if text.lower() in _PRONOUNS else self.resolve(text)
+        if text.lower().removeprefix("the ") in _PUBLICATION_NOUNS:  # "The newspaper reported": the one named last
+            named = [m for m in self._mention_spans if m[1] <= start and _CAPITALISED.findall(m[2])
+                     and _CAPITALISED.findall(m[2])[-1] in _PUBLICATIONS]
+            if named:
+                name = self.resolve(named[-1][2])
         return Source(text=text, start=start, end=end, cue=cue, name=name)
 
     def _adjacent_cue(self, q: _Quotation, sentence: int | None) -> Source | None:
@@ -652,15 +664,25 @@ def _trim_mention(mention: str) -> str:
     return mention
 
 
-_BODIES = _set("House Ministry Department Agency Service Council Office Police Government Army Pentagon Kremlin "
-               "Court Commission Committee Party Union Association Bank Company Group Club Board Authority")
+#: The last word of a publication's name, and what an article calls one it has named ("the newspaper reported").
+_PUBLICATIONS = _set("News Times Post Journal Herald Telegraph Guardian Mail Mirror Reporter Tribune Gazette Examiner "
+                     "Magazine Star Sun Express Independent Observer Chronicle Globe Standard Record")
+_PUBLICATION_NOUNS = _set("newspaper paper tabloid daily magazine")
+_BODIES = _PUBLICATIONS | _set(
+               "House Ministry Department Agency Service Council Office Police Government Army Pentagon Kremlin "
+               "Court Commission Committee Party Union Association Bank Company Group Club Board Authority "
+               "Press Network Channel Radio Television TV Broadcasting "
+               "Institute University College School Foundation Trust Fund Centre Center Hospital Museum Zoo "
+               "Corporation Inc Ltd Organisation Organization Senate Congress Parliament Assembly Ministry")
 
 
 def looks_like_person(name: str) -> bool:
     """A name whose last capitalised word is not that of a body ("Police chief John Carr" is a person, "the
-    National Intelligence Service" is not)."""
+    National Intelligence Service" is not, nor "the Washington Examiner"), and that does not open with "the"
+    (people are not named with an article; bodies are)."""
     caps = _CAPITALISED.findall(name)
-    return bool(caps) and caps[-1] not in _BODIES
+    first = name.split()[0].lower() if name.split() else ""
+    return bool(caps) and caps[-1] not in _BODIES and first != "the"
 
 
 def _find_quotations(text: str) -> list[_Quotation]:

@@ -30,7 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: and certainty to what the library reads of its passage, and opens the claims with the competing figures.
 #: 7: kind and certainty are what the passage bears out; a statement its cited passage does not state is cited where
 #: it is stated (``Evidence.match`` "stated") or rejected; copied statements are restated.
-SCHEMA_VERSION = "7"
+#: 8: the attribution reader reads more sources (an appositive left open, a titled name after copy that lost its
+#: full stop, "the newspaper"), so a summary's attributions and speaker choices may differ.
+SCHEMA_VERSION = "8"
 
 MAX_CLAIMS = 12
 MAX_QUOTES_PER_CLAIM = 2

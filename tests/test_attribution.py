@@ -116,6 +116,21 @@ CASES = [
     # copy that lost a full stop before the pronoun
     ("Mr Varoufakis spoke. Greece has denied it will miss a repayment after reports it would print money to pay its "
      "bills He said: 'We will pay.'", "Greece has", "Mr Varoufakis"),
+    # a description whose closing comma was left out: the name before it
+    ("Robert Abrams, a geriatric psychiatrist at New York Presbyterian Hospital said the pilot was innovative.",
+     "Robert Abrams", "Robert Abrams"),
+    # of two relative clauses, the one that runs up to the verb is skipped
+    ("Obama wants to widen policies, which could exempt millions, Sen. Jeff Sessions, who leads the debate, said in "
+     "a letter that wages would fall.", "Obama wants", "Sen. Jeff Sessions"),
+    # copy that lost a full stop before a titled name: the name, not the caption before it
+    ("Nicola Sturgeon joins activists in Glasgow to launch the party's womens pledge today Scotland's Deputy First "
+     "Minister John Swinney said: 'Brown is re-fighting the referendum.'", "Nicola Sturgeon",
+     "Scotland's Deputy First Minister John Swinney"),
+    # "he" stands for a person, never the publication named last; "the newspaper" for the publication named last
+    ("Sen. Jeff Sessions wrote in an op-ed for the Washington Examiner on Saturday. He wrote: 'It defies reason.'",
+     "He wrote", "Jeff Sessions"),
+    ("Barrientos was arrested, the New York Daily News reported. The newspaper reported that she could be sentenced to "
+     "eight years.", "The newspaper", "New York Daily News"),
 ]
 
 
@@ -235,7 +250,7 @@ def test_the_reader_against_the_hand_checked_attribution_suite() -> None:
 
     result = measure()
     assert result["articles"] >= 20 and result["quote_rules"] >= 150
-    assert result["precision"] >= 0.85 and result["recall"] >= 0.80 and result["own_accuracy"] >= 0.97
+    assert result["precision"] >= 0.88 and result["recall"] >= 0.83 and result["own_accuracy"] >= 0.97
 
 
 def test_the_speaker_choices_offered_to_a_grammar_are_the_articles_names(seed: str) -> None:
