@@ -91,7 +91,9 @@ national said says chief head department office agency
 #: Pronouns that stand for a source named before them ("I" and "we" speak inside quotations: never a source).
 _PRONOUNS = {"he": "person", "she": "person", "they": "any", "it": "group"}
 _BOUNDARY = re.compile(r"[,;:()\[\]\u201c\u201d\u2018\"\u2014\u2013]|\s-\s|\b(?:that|and|but|while|as|because|which|"
-                       r"who|when|after|before|if|although|though|where|whom|whose|what|how|why)\b")
+                       r"who|when|after|before|if|although|though|where|whom|whose|what|how|why)\b|"
+                       # Daily Mail's page furniture, run into the copy: "Scroll down for video Gordon Brown, …"
+                       r"\bScroll down for (?:the )?videos?\b")
 _NAME_CHARS = r"(?:[\w\u2019'-]|(?<![\w\u2019'-][\w\u2019'-])\.(?=\w))*"  # a dot after one letter (U.S, J.K)
 _WORD = re.compile(rf"\w{_NAME_CHARS}")
 _CAPITALISED = re.compile(rf"[A-Z]{_NAME_CHARS}")

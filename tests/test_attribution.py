@@ -126,6 +126,9 @@ CASES = [
     ("Nicola Sturgeon joins activists in Glasgow to launch the party's womens pledge today Scotland's Deputy First "
      "Minister John Swinney said: 'Brown is re-fighting the referendum.'", "Nicola Sturgeon",
      "Scotland's Deputy First Minister John Swinney"),
+    # Daily Mail's page furniture run into the copy is not part of the name
+    ("Scroll down for video Gordon Brown, pictured campaigning this week, has warned that the SNP want chaos.",
+     "Scroll down", "Gordon Brown"),
     # "he" stands for a person, never the publication named last; "the newspaper" for the publication named last
     ("Sen. Jeff Sessions wrote in an op-ed for the Washington Examiner on Saturday. He wrote: 'It defies reason.'",
      "He wrote", "Jeff Sessions"),
