@@ -130,3 +130,22 @@ def test_summaries_save_the_system_prefix_and_read_only_the_rest(seed: str) -> N
     finally:
         del context.llama.eval
     assert evaluated and evaluated[0] < s.provenance.prompt_tokens / s.provenance.attempts - 500
+
+
+def test_a_chat_template_that_cannot_be_rendered_here_costs_only_the_saving(seed: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import jinja2
+
+    from summarizer import get_model
+
+    model = get_model("local/smollm2-135m")
+    context = model._context()  # type: ignore[attr-defined]
+
+    def fails(messages: list[dict[str, str]]) -> tuple[str, bool]:
+        raise jinja2.TemplateError("a template that needs tools")
+
+    monkeypatch.setattr(context, "chat_prompt", fails)
+    assert context.hold_system_prefix([{"role": "system", "content": SYSTEM}, {"role": "user", "content": "x"}]) \
+        == "short"
+    s = summarize(seed, model=model, cache=False, max_claims=2)  # the call itself goes on
+    assert s.claims

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
 import threading
 from pathlib import Path
@@ -23,6 +24,8 @@ from .base import ChatRequest, ChatResponse, ModelBase, TokenScores
 from .gbnf import GrammarError, schema_to_gbnf
 from .prefix import PrefixStates, common_prefix
 from .weights import EMBEDDED, Weights
+
+log = logging.getLogger(__name__)
 
 #: Context for a GGUF file given by path, whose training context we do not know in advance.
 DEFAULT_N_CTX = 4096
@@ -77,10 +80,14 @@ class _Context:
             return "short"
         if not self.llama.metadata.get("tokenizer.chat_template"):
             return "short"  # llama-cpp-python falls back to a format of its own, which this cannot predict
-        tokens = self.chat_tokens(messages)
-        system = messages[0]["content"]
-        if system not in self._system_tokens:
-            self._system_tokens[system] = self.chat_tokens(messages[:1])
+        try:
+            tokens = self.chat_tokens(messages)
+            system = messages[0]["content"]
+            if system not in self._system_tokens:
+                self._system_tokens[system] = self.chat_tokens(messages[:1])
+        except Exception as exc:  # a template this cannot render costs only what the saving would save
+            log.warning("prompt prefix not saved: the chat template failed here (%s)", exc)
+            return "short"
         return self.prefixes.prepare(tokens, common_prefix(tokens, self._system_tokens[system]))
 
 
