@@ -32,8 +32,10 @@ with Summarizer(model, cache=False) as session:
     path = session.model.model_path()
     n_ctx = session.model.context_window
     draft = LlamaPromptLookupDecoding(num_pred_tokens=pred) if pred else None
+    # logits_all given explicitly with a draft model: llama-cpp-python 0.3.36 sizes its score buffer by the argument
+    # (n_batch rows) but fills it by the draft's setting (a row per token), and a prompt past n_batch tokens crashes
     llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=local.threads(), seed=0, verbose=False,
-                  draft_model=draft)
+                  draft_model=draft, logits_all=draft is not None)
     local._loaded[(str(path), n_ctx)] = local._Context(llama, path)
     started = time.perf_counter()
     s = session.summarize(open(sys.argv[2], encoding="utf-8").read())

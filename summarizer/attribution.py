@@ -668,14 +668,14 @@ def _trim_mention(mention: str) -> str:
 
 #: The last word of a publication's name, and what an article calls one it has named ("the newspaper reported").
 _PUBLICATIONS = _set("News Times Post Journal Herald Telegraph Guardian Mail Mirror Reporter Tribune Gazette Examiner "
-                     "Magazine Star Sun Express Independent Observer Chronicle Globe Standard Record")
+                     "Magazine Express Independent Observer Chronicle Globe Standard")  # not "Sun": a surname
 _PUBLICATION_NOUNS = _set("newspaper paper tabloid daily magazine")
 _BODIES = _PUBLICATIONS | _set(
                "House Ministry Department Agency Service Council Office Police Government Army Pentagon Kremlin "
                "Court Commission Committee Party Union Association Bank Company Group Club Board Authority "
                "Press Network Channel Radio Television TV Broadcasting "
                "Institute University College School Foundation Trust Fund Centre Center Hospital Museum Zoo "
-               "Corporation Inc Ltd Organisation Organization Senate Congress Parliament Assembly Ministry")
+               "Corporation Inc Ltd Organisation Organization Senate Congress Parliament Assembly")
 
 
 def looks_like_person(name: str) -> bool:
