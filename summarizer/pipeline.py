@@ -251,12 +251,12 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
         for i, pid in unknown:
             problems.append(f"claim {i}: the article has no passage {pid}; give the id of a passage shown")
         for i, claim in enumerate(draft.claims, 1):
-            evidence, missing = locate(claim)
-            for quote in missing:
+            found = locate(claim)
+            for quote in found.missing:
                 if (i, quote) not in unknown:
                     problems.append(f"claim {i}: this quote is not in the article word for word: {quote!r}; "
                                     "give the passage's id instead")
-            if evidence and not missing and _unsupported(claim, evidence):
+            if found.unsupported:
                 problems.append(f"claim {i}: the statement is not what its passage says, nor any other; state what "
                                 "the cited passage says")  # one that another passage states is cited there
         findings = _review(job, draft, locate, part.span)
@@ -283,7 +283,7 @@ def _review(job: _Job, draft: DraftSummary, locate: _Locator, span: tuple[int, i
     offset = span[0]
     views = []
     for c in draft.claims:
-        spans = tuple((ev.start + offset, ev.end + offset) for ev in locate(c)[0])
+        spans = tuple((ev.start + offset, ev.end + offset) for ev in locate(c).evidence)
         views.append(ClaimView(c.statement, c.speaker, spans, c.kind.value, c.certainty.value))
     return job.checks.review(draft.headline, draft.summary, views, span)
 
@@ -354,20 +354,29 @@ class _Locator:
 
     def __init__(self, grounder: Grounder, passages: Passages) -> None:
         self.grounder, self.passages = grounder, passages
-        self._known: dict[tuple[str, str | None, tuple[str, ...]], tuple[list[Evidence], list[str]]] = {}
+        self._known: dict[tuple[str, str | None, tuple[str, ...]], _Located] = {}
 
-    def __call__(self, claim: DraftClaim) -> tuple[list[Evidence], list[str]]:
+    def __call__(self, claim: DraftClaim) -> _Located:
         key = (claim.statement, claim.speaker, tuple(claim.quotes))
         if key not in self._known:
             self._known[key] = _located(claim, self.grounder, self.passages)
         return self._known[key]
 
 
-def _located(claim: DraftClaim, grounder: Grounder, passages: Passages) -> tuple[list[Evidence], list[str]]:
-    """A claim's evidence in its part (offsets in the part, each span once) and the quotes that are not verbatim.
-    A statement its cited passages do not state (:func:`_unsupported`) but another passage does
-    (:meth:`~summarizer.passages.Passages.stating`) takes that passage instead, ``match`` "stated": small models
-    often cite the passage next to the one they restate."""
+@dataclass(frozen=True)
+class _Located:
+    """A claim's evidence in its part (offsets in the part, each span once), the quotes that are not verbatim, and
+    whether its statement says something that evidence does not (:func:`_unsupported`)."""
+
+    evidence: list[Evidence]
+    missing: list[str]
+    unsupported: bool
+
+
+def _located(claim: DraftClaim, grounder: Grounder, passages: Passages) -> _Located:
+    """A claim located in its part (:class:`_Located`). A statement its cited passages do not state
+    (:func:`_unsupported`) but another passage does (:meth:`~summarizer.passages.Passages.stating`) takes that
+    passage instead, ``match`` "stated": small models often cite the passage next to the one they restate."""
     evidence: list[Evidence] = []
     missing: list[str] = []
     for quote in claim.quotes:
@@ -376,12 +385,12 @@ def _located(claim: DraftClaim, grounder: Grounder, passages: Passages) -> tuple
             missing.append(quote)
         else:
             evidence += [ev for ev in spans if ev not in evidence]
-    if evidence and not missing and _unsupported(claim, evidence):
-        stated = passages.stating(claim.statement)
-        if stated is not None:
-            s, e = passages.spans[passages.ids.index(stated)]
-            evidence = [Evidence(text=passages.text[s:e], start=s, end=e, match="stated")]
-    return evidence, missing
+    unsupported = bool(evidence) and not missing and _unsupported(claim, evidence)
+    if unsupported and (stated := passages.stating(claim.statement)) is not None:
+        s, e = passages.spans[passages.ids.index(stated)]
+        evidence = [Evidence(text=passages.text[s:e], start=s, end=e, match="stated")]
+        unsupported = _unsupported(claim, evidence)
+    return _Located(evidence, missing, unsupported)
 
 
 def _unsupported(claim: DraftClaim, evidence: list[Evidence]) -> bool:
@@ -401,12 +410,13 @@ def _ground(draft: DraftSummary, locate: _Locator, offset: int,
     claims: list[Claim] = []
     rejected: list[RejectedClaim] = []
     for claim in draft.claims:
-        located, missing = locate(claim)
-        evidence = [ev.model_copy(update={"start": ev.start + offset, "end": ev.end + offset}) for ev in located]
+        found = locate(claim)
+        evidence = [ev.model_copy(update={"start": ev.start + offset, "end": ev.end + offset})
+                    for ev in found.evidence]
         view = ClaimView(claim.statement, claim.speaker, tuple((e.start, e.end) for e in evidence))
-        if missing or not evidence:
-            reason = "evidence not found verbatim in the article: " + "; ".join(repr(q) for q in missing)
-        elif _unsupported(claim, located):
+        if found.missing or not evidence:
+            reason = "evidence not found verbatim in the article: " + "; ".join(repr(q) for q in found.missing)
+        elif found.unsupported:
             reason = "the statement is not what its evidence says, nor what any passage says"
         elif checks.planted_evidence(view):
             reason = "evidence is text planted in the article to instruct the model (prompt injection), not reporting"
