@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -439,52 +440,104 @@ def _ground(draft: DraftSummary, locate: _Locator, offset: int,
 
 #: Tokens a restatement may take per statement (a short claim is about 20; a runaway stops here, unusable).
 RESTATED_TOKENS = 60
-#: A restatement's length under a grammar: this share of the copy's characters, within these bounds (a claim of a
-#: dozen words is about 70 characters), and at least the lower bound free beside each text it must keep. It only
-#: stops a runaway: a restatement that reaches it was cut off, and is not kept.
+#: A restatement's length under a grammar: this share of the copy's characters plus room for its speaker's name
+#: (a short quotation becomes "<speaker> says ..."), within these bounds (a claim of a dozen words is about 70
+#: characters), and at least the lower bound free beside each text it must keep. It only stops a runaway: a
+#: restatement that reaches it was cut off, and is not kept.
 RESTATED_SHARE = 1.0
 RESTATED_CHARS = (60, 200)
-#: A restatement is kept only if at most this share of the copy's characters: shorter, as the prompt asks.
+#: A restatement of a long copy is kept only if at most this share of the copy's characters: shorter, as the prompt
+#: asks. A short copy (at most :data:`SHORT_COPY_WORDS` words) may instead grow by its speaker's name, which makes a
+#: quotation's "I" or "we" a claim that stands on its own ("I filled up a bucket" -> "Frank Jordan filled up a
+#: bucket").
 RESTATED_SHORTER = 0.85
+SHORT_COPY_WORDS = 14
+#: Calls that restate copies: the second asks again for those the first left copies (or garbled), on their own.
+RESTATE_ROUNDS = 2
+#: Words a sentence does not end on: a restatement ending on one was cut off ("..., but a", "..., but it's").
+_DANGLING = frozenset("""a an the and or but nor of to in on at by for with from as than that which who whose his her
+its their our my your this these those is are was were be been has have had will would can could may might it's
+that's there's he's she's they're we're i'm""".split())  # noqa: SIM905
+_WORD = re.compile(r"[\w'’-]+")
 
 
 def _restate(job: _Job, claims: list[Claim]) -> Steps[list[Claim]]:
-    """Claims whose statement copies its evidence sentence, said again in the summary's own words: one short call
-    that sees only those statements and their speakers (never the article), asked once. A new statement is kept
-    only if it is no copy, says no more than its evidence (:func:`~summarizer.grounding.restates`: no new number,
-    its words mostly the evidence's), and the checks find nothing in it they did not find in the old one (a figure
-    or a hedge dropped); otherwise, or if the answer is unusable, the copy stays, grounded and marked
+    """Claims whose statement copies its evidence sentence, said again in the summary's own words: short calls that
+    see only those statements and their speakers (never the article), each answer taken as it is (no re-ask). A new
+    statement is kept only if it is a sentence of its own, no copy, says no more than its evidence
+    (:func:`~summarizer.grounding.restates`: no new number, its words the evidence's), and the checks find nothing
+    in it they did not find in the old one (a figure or a hedge dropped); see :func:`_not_restated`. The copies left
+    are asked once more on their own (:data:`RESTATE_ROUNDS`: fewer statements, so each answer lines up with its
+    sentence); whatever is still a copy then, or if an answer is unusable, stays grounded and marked
     ``copies_evidence``."""
-    copied = [i for i, c in enumerate(claims) if c.copies_evidence]
-    if not copied:
-        return claims
+    out = list(claims)
+    for _ in range(RESTATE_ROUNDS):
+        copied = [i for i, c in enumerate(out) if c.copies_evidence]
+        if not copied:
+            break
+        try:
+            answer = yield from _restated(job, [out[i] for i in copied])
+        except OutputError:
+            break
+        if len(answer) != len(copied):
+            break  # unusable: which statement is which cannot be told
+        for i, statement in zip(copied, answer, strict=True):
+            old = out[i]
+            why = _not_restated(statement, old, _restated_bound(old, _restated_needs(old)))
+            if why is None:
+                new = old.model_copy(update={"statement": " ".join(unmarked(statement).split()),
+                                             "copies_evidence": False})
+                extra = _findings(job, new) - _findings(job, old)
+                why = f"the checks find {sorted(extra)} in it" if extra else None
+            if why is None:
+                out[i] = new
+            else:
+                log.debug("restatement of claim %d not kept (%s): %r", i, why, statement)
+    return out
+
+
+def _restated(job: _Job, claims: list[Claim]) -> Steps[list[str]]:
+    """One call: each of ``claims``' statements said again, in order (:class:`OutputError` if unusable)."""
     prompt = Prompt.load("restate")
-    items = [{"statement": claims[i].statement, "speaker": claims[i].speaker} for i in copied]
-    schema = _restated_schema(len(copied))
+    items = [{"statement": c.statement, "speaker": c.speaker} for c in claims]
+    schema = _restated_schema(len(claims))
 
     def check(answer: Restated) -> tuple[list[str], list[str]]:
-        wrong = len(answer.statements) != len(copied)
-        return ([f"give exactly {len(copied)} statements, not {len(answer.statements)}"] if wrong else []), []
+        wrong = len(answer.statements) != len(claims)
+        return ([f"give exactly {len(claims)} statements, not {len(answer.statements)}"] if wrong else []), []
 
-    try:
-        answer = yield from _ask(job, prompt, _messages(prompt, Restated, items=items), Restated, schema, check,
-                                 grammar_schema=lambda: _restated_grammar(schema, [claims[i] for i in copied]),
-                                 max_attempts=1, max_tokens=RESTATED_TOKENS * len(copied) + 32)
-    except OutputError:
-        return claims
-    out = list(claims)
-    for i, statement in zip(copied, answer.statements, strict=False):
-        old = claims[i]
-        statement = " ".join(unmarked(statement).split())
-        evidence = " ".join(e.text for e in old.evidence)
-        if not statement or copies(statement, evidence) or not restates(statement, f"{old.speaker or ''} {evidence}"):
-            continue  # a copy again, or more than the copy said (a number, words of another passage)
-        if len(statement) > RESTATED_SHORTER * len(old.statement):
-            continue  # not clearly shorter than the copy (nor cut off at the grammar's bound: the copy's length)
-        new = old.model_copy(update={"statement": statement, "copies_evidence": False})
-        if _findings(job, new) <= _findings(job, old):
-            out[i] = new
-    return out
+    answer = yield from _ask(job, prompt, _messages(prompt, Restated, items=items), Restated, schema, check,
+                             grammar_schema=lambda: _restated_grammar(schema, claims),
+                             max_attempts=1, max_tokens=RESTATED_TOKENS * len(claims) + 32)
+    return list(answer.statements)
+
+
+def _not_restated(restated: str, old: Claim, bound: int) -> str | None:
+    """Why ``restated`` cannot replace ``old``'s copied statement (None: it can, unless the checks find something
+    new in it): empty, cut off, a copy again, more than the copy said (a number, words of another passage), or not
+    shorter (see :data:`RESTATED_SHORTER`)."""
+    statement = " ".join(unmarked(restated).split())
+    evidence = " ".join(e.text for e in old.evidence)
+    speaker = old.speaker or ""
+    words = _WORD.findall(statement.lower())
+    if not words:
+        return "empty"
+    if len(restated) >= bound or words[-1].replace("\u2019", "'") in _DANGLING:
+        return "cut off"
+    if not (statement[0].isupper() or statement[0].isdigit()):
+        return "not a sentence"  # the rest of another statement ("no concern for the $100,000 ...")
+    if any(ord(ch) > 0x2FF and ch not in old.statement + speaker and ch not in "\u2018\u2019\u201c\u201d\u2013\u2014"
+           for ch in statement):
+        return "letters the copy does not have"
+    if copies(statement, evidence):
+        return "a copy again"
+    if not restates(statement, f"{speaker} {evidence}"):
+        return "more than the copy said"
+    short = len(_WORD.findall(old.statement)) <= SHORT_COPY_WORDS
+    limit = len(old.statement) + len(speaker) + len(" says") if short else RESTATED_SHORTER * len(old.statement)
+    if len(statement) > limit:
+        return "not shorter"
+    return None
 
 
 def _findings(job: _Job, claim: Claim) -> set[tuple[str, str]]:
@@ -514,7 +567,8 @@ def _restated_needs(claim: Claim) -> list[list[str]]:
 def _restated_bound(claim: Claim, needs: list[list[str]]) -> int:
     """The most characters a restatement of ``claim`` may take under a grammar (:data:`RESTATED_SHARE`), room
     beside what it must keep (``needs``, :func:`_restated_needs`) included."""
-    bound = max(RESTATED_CHARS[0], min(RESTATED_CHARS[1], int(RESTATED_SHARE * len(claim.statement))))
+    room = int(RESTATED_SHARE * len(claim.statement)) + len(claim.speaker or "") + len(" says ")
+    bound = max(RESTATED_CHARS[0], min(RESTATED_CHARS[1], room))
     return max(bound, sum(max(map(len, n)) for n in needs) + RESTATED_CHARS[0] * len(needs))
 
 

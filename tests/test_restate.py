@@ -4,6 +4,7 @@ only the statements, kept only where the restatement is no copy and the checks f
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from helpers import KIRBY, NIS, claim, seed_answer
 
@@ -23,7 +24,7 @@ LEDE = claim("The White House says at least 3,000 North Korean soldiers arrived 
              speaker="the White House", kind="assessment", certainty="hedged")
 
 
-def _summarize(seed: str, *replies: str) -> tuple[object, ScriptedModel]:
+def _summarize(seed: str, *replies: str) -> tuple[Any, ScriptedModel]:
     model = ScriptedModel.replies(list(replies))
     with Summarizer(model, cache=False, options=SummarizeOptions(restate_copies=True)) as session:
         return session.summarize(seed), model
@@ -59,19 +60,46 @@ def test_a_restatement_that_drops_a_qualifier_invents_a_number_or_copies_again_i
         "North Korea sent 2,000 soldiers to Russia, South Korea says.",  # a number the article does not give
         "North Korea moved 3,000 soldiers into eastern Russia, the US assesses.",  # "at least" dropped
     ]})
-    s, _ = _summarize(seed, _copies(seed), restated)
+    s, model = _summarize(seed, _copies(seed), restated, restated)
     assert [c.statement for c in s.claims[:2]] == [NIS_SENTENCE, KIRBY_COPY]
     assert [c.copies_evidence for c in s.claims[:2]] == [True, True]
+    assert len(model.requests) == 3  # the copies asked once more, then left as they were
     again = json.dumps({"statements": [NIS_SENTENCE.replace("Meanwhile, ", ""), "The US assesses 3,000 or more."]})
-    s, _ = _summarize(seed, _copies(seed), again)
+    s, _ = _summarize(seed, _copies(seed), again, again)
     assert s.claims[0].statement == NIS_SENTENCE and s.claims[0].copies_evidence  # still a copy: kept as it was
+
+
+def test_the_copies_left_are_asked_once_more_on_their_own(seed: str) -> None:
+    """The first answer restates Kirby's quotation and copies the NIS sentence again: the second call sees only the
+    NIS sentence, and its restatement is kept."""
+    first = json.dumps({"statements": [NIS_SENTENCE.replace("Meanwhile, ", ""),
+                                       "The US assesses North Korea moved at least 3,000 soldiers to Russia."]})
+    second = json.dumps({"statements": ["South Korea's spy agency says North Korea sent 1,500 soldiers to Russia."]})
+    s, model = _summarize(seed, _copies(seed), first, second)
+    assert [c.statement for c in s.claims[:2]] == [json.loads(second)["statements"][0],
+                                                   json.loads(first)["statements"][1]]
+    assert not any(c.copies_evidence for c in s.claims) and len(model.requests) == 3
+    last = model.requests[2].messages[-1]["content"]
+    assert "1. Meanwhile, South Korea" in last and "2." not in last and KIRBY_COPY not in last
+
+
+def test_a_restatement_is_a_sentence_of_its_own_that_brings_nothing_new(seed: str) -> None:
+    """Not kept: the rest of another statement (no capital), one cut off on "the", and one that brings a hedge and
+    words of its own. Each stays a copy, asked again once (the same answer here)."""
+    bad = json.dumps({"statements": ["sent 1,500 soldiers, including special forces fighters, to Russia.",
+                                     "The US assesses that North Korea moved at least 3,000 soldiers into the"]})
+    s, model = _summarize(seed, _copies(seed), bad, bad)
+    assert [c.copies_evidence for c in s.claims[:2]] == [True, True] and len(model.requests) == 3
+    assert not restates("John Grunsfeld says the life may look different.",
+                        "John Grunsfeld And, he added, who knows what that life will look like?")
+    assert restates("Frank Jordan filled up a bucket", "Frank Jordan I filled up a bucket")
 
 
 def test_an_unusable_restatement_keeps_the_grounded_copies_and_no_error(seed: str) -> None:
     for bad in ("not JSON at all", json.dumps({"statements": ["only one"]})):
         s, model = _summarize(seed, _copies(seed), bad)
         assert [c.statement for c in s.claims[:2]] == [NIS_SENTENCE, KIRBY_COPY]
-        assert len(model.requests) == 2  # asked once, never re-asked
+        assert len(model.requests) == 2  # asked once, never re-asked nor asked again
 
 
 def test_no_copy_no_call(seed: str) -> None:
@@ -127,8 +155,9 @@ def test_a_statement_another_passage_states_takes_that_passage_as_its_evidence(s
 def test_a_restatement_cut_off_at_the_grammars_bound_is_not_kept(seed: str) -> None:
     from summarizer.pipeline import _restated_bound, _restated_needs
 
-    s, _ = _summarize(seed, _copies(seed), json.dumps({"statements": ["x", "y"]}))
+    s, _ = _summarize(seed, _copies(seed), *[json.dumps({"statements": ["x", "y"]})] * 2)
     bound = _restated_bound(s.claims[0], _restated_needs(s.claims[0]))
     cut = ("South Korea's spy agency says North Korea sent 1,500 soldiers to Russia for training and " * 3)[:bound]
-    s, _ = _summarize(seed, _copies(seed), json.dumps({"statements": [cut, "The US assesses 3,000 or more."]}))
+    answer = json.dumps({"statements": [cut, "The US assesses 3,000 or more."]})
+    s, _ = _summarize(seed, _copies(seed), answer, answer)
     assert s.claims[0].statement == NIS_SENTENCE and s.claims[0].copies_evidence
