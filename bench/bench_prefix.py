@@ -17,41 +17,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+from child import run_child  # noqa: E402
+
 SEED = REPO.parent / "shared" / "data" / "seed" / "nk-troops-russia.txt"
 
 _CHILD = r"""
-import json, sys, time
-import llama_cpp
-from summarizer import Summarizer
-with Summarizer(sys.argv[1], cache=False) as session:
-    session.model.load()
-    ctx = session.model._context().llama._ctx.ctx
-    llama_cpp.llama_perf_context_reset(ctx)
-    started = time.perf_counter()
-    s = session.summarize(open(sys.argv[2], encoding="utf-8").read())
-    seconds = time.perf_counter() - started
-    perf = llama_cpp.llama_perf_context(ctx)
-    print(json.dumps({"seconds": round(seconds, 1), "calls": s.provenance.attempts,
-                      "prompt_read": perf.n_p_eval, "prompt_read_s": round(perf.t_p_eval_ms / 1000, 1),
-                      "generated": perf.n_eval, "generated_s": round(perf.t_eval_ms / 1000, 1),
-                      "claims": len(s.claims)}))
+import json, sys
+sys.path.insert(0, "bench")
+from child import timed_summary
+row = timed_summary(sys.argv[1], open(sys.argv[2], encoding="utf-8").read())
+print(json.dumps({k: v for k, v in row.items() if k != "summary"}))
 """
 
 
 def run(model: str, home: Path) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-c", _CHILD, model, str(SEED)], capture_output=True, text=True,
-                         check=False, env={**os.environ, "SUMMARIZER_HOME": str(home)}, cwd=REPO)
-    if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return run_child(_CHILD, [model, str(SEED)], cwd=REPO, env={"SUMMARIZER_HOME": str(home)})
 
 
 def main() -> int:

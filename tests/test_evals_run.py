@@ -39,6 +39,9 @@ def test_shipped_suites_load(seed: str) -> None:
     cases = load_cases(frank, limit=5)
     assert len(cases) == 5 and all(c.reference and c.article for c in cases)
     assert {"lead-3", "reference"} <= set(frank.models)
+    # the file lists its CNN/DailyMail articles first: a limit takes them alternately with the XSum ones
+    assert [c.meta["dataset"] for c in load_cases(frank, limit=20)] == ["cnndm", "xsum"] * 10
+    assert [c.meta["dataset"] for c in load_cases(frank)][:3] == ["cnndm"] * 3  # no limit: every case, in order
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -105,6 +105,9 @@ class Suite(BaseModel):
     scorers: list[ScorerSpec] = Field(default_factory=lambda: [ScorerSpec(name=n) for n in DEFAULT_SCORERS])
     thresholds: dict[str, float] = Field(default_factory=dict)
     limit: int | None = Field(default=None, ge=1)
+    #: With a limit, take the cases alternately from each value of this field of the rows (in file order), so that
+    #: ``dataset`` gives as many CNN/DailyMail articles as XSum ones; None: the first cases.
+    balance: str | None = None
     concurrency: int = Field(default=2, ge=1, le=64)
     max_claims: int = Field(default=DEFAULT_MAX_CLAIMS, ge=1, le=12)
     max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=10)
@@ -209,7 +212,21 @@ def load_cases(suite: Suite, limit: int | None = None) -> list[Case]:
             raise SuiteError(f"suite {suite.name}: duplicate case id {case.id!r}")
         seen.add(case.id)
     n = limit if limit is not None else suite.limit
+    if n is not None and suite.balance:
+        cases = _alternate(cases, suite.balance)
     return cases[:n] if n is not None else cases
+
+
+def _alternate(cases: list[Case], key: str) -> list[Case]:
+    """``cases`` taken one from each group (the value of ``meta[key]``, groups in order of first appearance) in turn;
+    a group that runs out is skipped."""
+    groups: dict[str, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(str(case.meta.get(key)), []).append(case)
+    out: list[Case] = []
+    for i in range(max((len(g) for g in groups.values()), default=0)):
+        out.extend(g[i] for g in groups.values() if i < len(g))
+    return out
 
 
 def dataset_sha256(cases: list[Case]) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from ..config import home_dir
 from ..errors import ConfigurationError, ModelError
 from ..schema_tools import plain_schema, restrict_verbatim
+from . import sampling
 from .base import ChatRequest, ChatResponse, ModelBase, TokenScores
 from .gbnf import GrammarError, schema_to_gbnf
 from .prefix import PrefixStates, common_prefix
@@ -176,6 +177,7 @@ def _load(path: Path, n_ctx: int) -> _Context:
                 llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads(), seed=0, verbose=False)
             except (ValueError, RuntimeError) as exc:
                 raise ConfigurationError(f"cannot load {path}: {exc}") from None
+            sampling.install(llama)
             _loaded[key] = _Context(llama, path)
         return _loaded[key]
 
