@@ -16,8 +16,8 @@ from functools import cached_property
 
 from .attribution import Attributions, Source, agrees, name_keys
 from .figures import Figure, competing_figures
-from .grounding import sentence_spans
-from .hedges import cues, dropped_qualifiers, keeps_hedge, labels
+from .grounding import content_words, sentence_spans, support
+from .hedges import cues, dropped_qualifiers, hedged_words, keeps_hedge, labels
 from .injection import guard
 from .numbers import absent_numbers, extract_numbers, number_forms
 from .schema import Flag, FlagKind, field_label
@@ -81,7 +81,8 @@ class ArticleChecks:
         if (known := self._reviewed.get(key)) is None:
             known = self._reviewed[key] = [
                 *self._numbers(headline, summary, claims), *self._injection(headline, summary, claims),
-                *self._speakers(claims), *self._hedges(claims), *self._quotes(headline, summary),
+                *self._speakers(claims), *self._hedges(claims), *self._free_hedges(headline, summary),
+                *self._quotes(headline, summary),
                 *self._coverage(claims, scope)]
         return list(known)
 
@@ -266,6 +267,35 @@ class ArticleChecks:
                     out.setdefault(tuple(words[k:k + QUOTE_RUN]), i)
         return out
 
+    @cached_property
+    def _sentences(self) -> list[str]:
+        return [self.article[s:e] for s, e in sentence_spans(self.article)]
+
+    def _free_hedges(self, headline: str, summary: str) -> list[Finding]:
+        """A sentence of the headline or summary that states what the article hedges, without a hedge or a source
+        of its own: "al-Douri killed in skirmish", of "has reportedly been killed in a skirmish". The article's
+        sentence is the one holding most of its content words (at least :data:`FREE_HEDGE_SUPPORT`), and the cue
+        must sit among the words the two share (:func:`hedged_words`), not elsewhere in a long sentence."""
+        out = []
+        for name, text in (("headline", headline), ("summary", summary)):
+            for s, e in sentence_spans(text):
+                sentence = text[s:e].strip()
+                own = _ARTICLE_SAYS.sub("", sentence)  # "The article reports that ...": no source but the article
+                if len(content_words(own)) < FREE_HEDGE_WORDS or keeps_hedge(own) or _SOURCED.search(own):
+                    continue
+                best = max(self._sentences, key=lambda a: support(own, a), default="")
+                if support(own, best) < FREE_HEDGE_SUPPORT:
+                    continue
+                found = hedged_words(best, own)
+                if found is None:
+                    continue
+                shown = sentence if len(sentence) <= 80 else sentence[:77].rstrip() + "…"
+                out.append(Finding(FlagKind.HEDGE, name, None, shown,
+                                   problem=f"{name}: the article says this with {_a(found.kind)} ({found.text!r}): "
+                                   f"{shown!r}; keep it, or say whose word it is",
+                                   reason=f"the article's {found.kind} ({found.text!r}) is not in the sentence"))
+        return out
+
     def _quotes(self, headline: str, summary: str) -> list[Finding]:
         """Quoted words in the headline and summary, and runs copied from the article's quotations, without their
         speaker in the same sentence; quoted words the article does not have at all. (A claim's statement has its
@@ -353,6 +383,16 @@ def _fold_words(text: str) -> list[str]:
 
 
 _FOLD_WORD = re.compile(r"[\w'-]+")
+#: A free-text sentence is checked for a dropped hedge if it has at least this many content words, and the article
+#: sentence that holds at least this share of them is the one it states.
+FREE_HEDGE_WORDS = 5
+FREE_HEDGE_SUPPORT = 0.5
+#: Verbs that give a sentence's content to a source ("the report predicts", "police found"): a hedge it leaves out
+#: is the source's to keep, and the sentence says whose word it is.
+_SOURCED = re.compile(r"\b(?:reports?|reported|predicts?|predicted|finds|found|told|tells|suggests?|suggested|"
+                      r"mentions?|mentioned|states?|stated|argues?|argued|insists?|insisted|admits?|admitted|"
+                      r"alleges?|alleged|accuses?|accused)\b", re.IGNORECASE)
+_ARTICLE_SAYS = re.compile(r"^(?:the|this)\s+(?:article|story|text)\s+(?:also\s+)?\w+\s+(?:that\s+)?", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"[\u2019']s\b")
 
 

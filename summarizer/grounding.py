@@ -223,7 +223,7 @@ def restates(new: str, old: str) -> bool:
 
     if {n.value for n in extract_numbers(new)} - {n.value for n in extract_numbers(old)}:
         return False
-    said = _content_words(new)
+    said = content_words(new)
     known = {w[:4] for w in _COPY_WORD.findall(old.lower())}
     return sum(w not in known for w in said) <= max(1, int(RESTATE_NEW_SHARE * len(said)))
 
@@ -231,12 +231,12 @@ def restates(new: str, old: str) -> bool:
 def support(statement: str, evidence: str) -> float:
     """The share of ``statement``'s content words that ``evidence`` holds, by their first four letters (so
     "revealed" covers "revelations" and "parks" covers "parking"); 1.0 for a statement with none."""
-    said = _content_words(statement)
+    said = content_words(statement)
     known = {w[:4] for w in _COPY_WORD.findall(evidence.lower())}
     return sum(w in known for w in said) / len(said) if said else 1.0
 
 
-def _content_words(text: str) -> list[str]:
+def content_words(text: str) -> list[str]:
     """``text``'s words that carry content, each by its first four letters."""
     return [w[:4] for w in _COPY_WORD.findall(text.lower()) if w not in _FUNCTION_WORDS and not w.isdigit()]
 

@@ -97,6 +97,38 @@ def cues(text: str) -> list[Cue]:
     return [Cue("assessment" if m.group("assessment") else "hedge", m.group().strip()) for m in _CUE.finditer(text)]
 
 
+def hedged_words(passage: str, sentence: str) -> Cue | None:
+    """The hedge or assessment cue of ``passage`` that bears on what ``sentence`` takes from it: inside a run of
+    the passage's words that the sentence shares (two or more content words, by their first four letters, at most
+    :data:`_SHARED_GAP` words apart), or up to :data:`_SHARED_GAP` words before one (a hedge bears on what follows
+    it: "has reportedly been killed", "appear to reveal"). A cue
+    elsewhere in a long sentence (FRANK's copy runs captions and sentences together) concerns something else."""
+    from .grounding import content_words
+
+    said = set(content_words(sentence))
+    words = list(re.finditer(r"\w+", passage))
+    shared = [i for i, m in enumerate(words) if m.group().lower()[:4] in said]
+    if not shared:
+        return None
+    runs: list[list[int]] = [[shared[0]]]
+    for i in shared[1:]:
+        if i - runs[-1][-1] <= _SHARED_GAP:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    for run in runs:
+        if len(run) < 2:
+            continue  # one shared word is no claim taken from there
+        first = max(0, run[0] - _SHARED_GAP)  # a hedge scopes over what follows it: "reportedly been killed"
+        found = cues(passage[words[first].start():words[run[-1]].end()])
+        if found:
+            return found[0]
+    return None
+
+#: Words between two shared words that still make one run (see :func:`hedged_words`).
+_SHARED_GAP = 4
+
+
 def keeps_hedge(statement: str) -> bool:
     """Whether a statement keeps a hedge or an assessment in its own words (or says whose word it is)."""
     return bool(_KEPT.search(statement))

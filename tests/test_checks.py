@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from helpers import KIRBY, answer, claim, kirby_claim, same_answer_each_time, seed_answer
 
@@ -173,3 +175,38 @@ def test_claims_say_whether_they_copy_their_evidence_and_the_harness_counts_them
     assert [c.copies_evidence for c in s.claims][:2] == [False, True]
     score = REGISTRY["copies"].fn(Context(case=Case(id="seed", article=seed), system="x", baseline=False, summary=s))
     assert score.value == pytest.approx(1 / len(s.claims)) and score.details["copied"] == [2]
+
+
+ATTRIBUTION = Path(__file__).resolve().parents[1] / "evals" / "attribution"
+
+
+@pytest.mark.parametrize(("case", "field", "sentence", "cue"), [
+    # the article: "... has reportedly been killed in a skirmish"
+    ("9a1dd9e7fc95", "headline", "Iraqi militant leader Izzat Ibrahim al-Douri killed in skirmish", "reportedly"),
+    # "Now pictures have emerged which appear to reveal Ms Watson's party girl lifestyle."
+    ("60e99bf7b0f7", "summary", "The row went to court and pictures emerged revealing her party girl lifestyle.",
+     "appear to"),
+    # kept in its own words, or given to whoever says it: nothing to flag
+    ("9a1dd9e7fc95", "headline", "Iraqi militant leader Izzat Ibrahim al-Douri reportedly killed in skirmish", None),
+    ("9a1dd9e7fc95", "summary", "Iraqi officials said militant leader al-Douri was killed in a skirmish.", None),
+    # "All of her marriages took place in New York state, allegedly starting in 1999.": the hedge bears on when
+    # they started, not on where they took place
+    ("340cf468232e", "summary", "All of Barrientos's marriages took place in New York state.", None),
+])
+def test_a_hedge_the_article_gives_is_kept_in_the_headline_and_summary(case: str, field: str, sentence: str,
+                                                                       cue: str | None) -> None:
+    article = (ATTRIBUTION / f"{case}.txt").read_text(encoding="utf-8")
+    headline, summary = (sentence, "") if field == "headline" else ("A headline", sentence)
+    found = [f for f in checks(article).review(headline, summary, []) if f.kind == "hedge"]
+    assert [(f.field, f.claim) for f in found] == ([(field, None)] if cue else [])
+    if cue:
+        assert repr(cue) in found[0].reason and sentence[:40] in found[0].text
+
+
+def test_a_hedge_dropped_from_the_summary_is_re_asked_then_flagged(seed: str) -> None:
+    """The lede: "while it remains unclear what exactly they will do, it is a 'highly concerning probability' that
+    they will join the fight against Ukraine"."""
+    reply = seed_answer(kirby_claim(), summary="North Korean soldiers will join the fight against Ukraine.")
+    s, reask = same_answer_each_time(seed, reply)
+    assert "keep it, or say whose word it is" in reask
+    assert [(f.kind, f.field, f.claim) for f in s.flags] == [("hedge", "summary", None)]
