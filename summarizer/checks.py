@@ -391,7 +391,7 @@ FREE_HEDGE_SUPPORT = 0.5
 #: is the source's to keep, and the sentence says whose word it is.
 _SOURCED = re.compile(r"\b(?:reports?|reported|predicts?|predicted|finds|found|told|tells|suggests?|suggested|"
                       r"mentions?|mentioned|states?|stated|argues?|argued|insists?|insisted|admits?|admitted|"
-                      r"alleges?|alleged|accuses?|accused)\b", re.IGNORECASE)
+                      r"alleges?|alleged|accuses?|accused)\b")  # lower case: "the United States" is no verb
 _ARTICLE_SAYS = re.compile(r"^(?:the|this)\s+(?:article|story|text)\s+(?:also\s+)?\w+\s+(?:that\s+)?", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"[\u2019']s\b")
 

@@ -101,8 +101,8 @@ def hedged_words(passage: str, sentence: str) -> Cue | None:
     """The hedge or assessment cue of ``passage`` that bears on what ``sentence`` takes from it: inside a run of
     the passage's words that the sentence shares (two or more content words, by their first four letters, at most
     :data:`_SHARED_GAP` words apart), or up to :data:`_SHARED_GAP` words before one (a hedge bears on what follows
-    it: "has reportedly been killed", "appear to reveal"). A cue
-    elsewhere in a long sentence (FRANK's copy runs captions and sentences together) concerns something else."""
+    it: "has reportedly been killed", "appear to reveal"). A cue elsewhere in a long sentence (FRANK's copy runs
+    captions and sentences together) concerns something else."""
     from .grounding import content_words
 
     said = set(content_words(sentence))
