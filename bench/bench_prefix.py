@@ -15,7 +15,6 @@ seconds, and the whole summary's seconds. The ratio warm / cold of prompt-readin
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
-from child import run_child  # noqa: E402
+from child import model_runs, run_child  # noqa: E402
 
 SEED = REPO.parent / "shared" / "data" / "seed" / "nk-troops-russia.txt"
 
@@ -44,12 +43,9 @@ def run(model: str, home: Path) -> dict[str, Any]:
 def main() -> int:
     from summarizer.config import models_dir
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="local/qwen2.5-coder-1.5b,local/smollm2-135m")
-    parser.add_argument("--runs", type=int, default=1)
-    args = parser.parse_args()
-    for model in args.models.split(","):
-        for run_no in range(args.runs):
+    models, runs = model_runs(__doc__)
+    for model in models:
+        for run_no in range(runs):
             with tempfile.TemporaryDirectory() as tmp:
                 home = Path(tmp)
                 (home / "models").symlink_to(models_dir(), target_is_directory=True)

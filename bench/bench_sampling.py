@@ -17,7 +17,6 @@ at temperature 0 both pick the highest-scoring allowed token). The ratio grammar
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
-from child import run_child  # noqa: E402
+from child import model_runs, run_child  # noqa: E402
 
 SEED = REPO.parent / "shared" / "data" / "seed" / "nk-troops-russia.txt"
 WARM_UP = ("The city council voted 7-2 on Tuesday to close the old bridge, the mayor said. Engineers say it may not "
@@ -47,12 +46,9 @@ def run(model: str, variant: str) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="local/qwen2.5-coder-1.5b,local/smollm2-135m")
-    parser.add_argument("--runs", type=int, default=1)
-    args = parser.parse_args()
-    for model in args.models.split(","):
-        for run_no in range(args.runs):
+    models, runs = model_runs(__doc__)
+    for model in models:
+        for run_no in range(runs):
             rows = {variant: run(model, variant) for variant in ("chain", "grammar-last")}
             for variant, row in rows.items():
                 shown = {k: v for k, v in row.items() if k != "summary"}

@@ -43,3 +43,14 @@ def timed_summary(model: str, text: str, *, warm_up: str | None = None) -> dict[
             "prompt_read": perf.n_p_eval, "prompt_read_s": round(perf.t_p_eval_ms / 1000, 1),
             "generated": perf.n_eval, "generated_s": round(perf.t_eval_ms / 1000, 1), "claims": len(s.claims),
             "summary": s.model_dump(mode="json", include={"headline", "summary", "claims"})}
+
+
+def model_runs(doc: str | None) -> tuple[list[str], int]:
+    """The benchmarks' shared arguments: ``--models`` (both embedded models) and ``--runs``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="local/qwen2.5-coder-1.5b,local/smollm2-135m")
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    return args.models.split(","), int(args.runs)
