@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -190,12 +191,45 @@ class Attributions:
             return want == "any" or looks_like_person(name) == (want == "person")
 
         sentence = self._sentence_index(found.start) or 0
+        opener = self._opening_name(sentence)
+        if opener is not None and opener[1] <= found.start and fits(opener[2]) \
+                and len((named := self.resolve(opener[2])).split()) >= 2 \
+                and not self._subject_between(opener[1], found.start, fits):  # a full name, not "Greece"
+            return _replace(found, name=named)  # "Pat, 69, … with friend Julia, … she admitted": Pat
         for i in range(sentence - 1, -1, -1):
             before = self._raw(i)
             if before is not None and before.text.lower() not in _PRONOUNS and fits(before.name):
                 return _replace(found, name=before.name)
         names = [m for m in self._mention_spans if m[1] <= found.start and fits(m[2]) and len(m[2].split()) >= 2]
         return _replace(found, name=self.resolve(names[-1][2])) if names else None
+
+    def _subject_between(self, start: int, end: int, fits: Callable[[str], bool]) -> bool:
+        """Whether a name a pronoun at ``end`` may stand for stands between ``start`` and it, other than as the
+        object of a preposition ("… with friend Julia, … she admitted" leaves Pat the subject; "… so Mr Wright could
+        compose himself after he told" does not)."""
+        for ms, me, mention in self._mention_spans:
+            if start <= ms and me <= end and fits(mention) and not self._in_quotation(ms):
+                before = self.article[max(start, ms - 16):ms].split()
+                if not before or before[-1].lower() not in _PREPOSITIONS:
+                    return True
+        return False
+
+    def _in_quotation(self, pos: int) -> bool:
+        return any(q.start < pos < q.end for q in self._quotations)
+
+    def _opening_name(self, sentence: int) -> tuple[int, int, str] | None:
+        """The name that opens sentence ``sentence`` (its subject, which a pronoun later in it stands for), if one
+        does."""
+        start = self.sentences[sentence][0]
+        start += len(self.article[start:self.sentences[sentence][1]]) - len(
+            self.article[start:self.sentences[sentence][1]].lstrip())
+        i = bisect.bisect_left(self._mention_spans, (start,))
+        if i < len(self._mention_spans) and self._mention_spans[i][0] == start:
+            mention = self._mention_spans[i]
+            if mention[2].split()[0].lower() not in _NOT_A_NAME_START | _SUBJECT_SKIP | {"you"} \
+                    and not self._in_quotation(start):
+                return mention
+        return None
 
     def _own(self, i: int) -> Source | None:
         """Quotation ``i``'s own source: the cue that opens or closes it, else its sentence's."""
@@ -286,6 +320,8 @@ class Attributions:
         if not keys:
             return name
         fuller = [(m, words) for m, words in self._mentions_by_last.get(keys[-1], ()) if all(k in words for k in keys)]
+        if len(name.split()) == 1 and all(len(name_keys(m)) == 1 for m, _ in fuller):
+            fuller = self._by_first_name(keys[0]) or fuller
         if not fuller:
             return name
 
@@ -305,6 +341,16 @@ class Attributions:
         named = [m for m, words in fuller if person <= given(words)]
         best = max(named, key=len) if named else name
         return best if person or len(best) > len(name) else name  # "the White House", not "White House"
+
+    def _by_first_name(self, key: str) -> list[tuple[str, list[str]]]:
+        """The mentions of the one person whose full name opens with ``key`` ("Julia" after "friend Julia Church":
+        features call people by their first name); none if two people share it."""
+        people = [(m, words) for m, words in self._mention_words
+                  if looks_like_person(m) and re.search(rf"(?:^|\s)(?i:{re.escape(key)})\s+[A-Z][a-z]", m)
+                  and len(keys := name_keys(m)) >= 2 and keys[0] == key]
+        groups = {frozenset(name_keys(m)) for m, _ in people}
+        widest = max(groups, key=len, default=frozenset())
+        return people if all(g <= widest for g in groups) else []
 
     @cached_property
     def _mentions_by_last(self) -> dict[str, list[tuple[str, list[str]]]]:
@@ -333,7 +379,19 @@ class Attributions:
             if before and before[-1] in ROLE_WORDS and self.article[start - 1:start].isspace():
                 start = start - 1 - len(before[-1])
             merged.append((start, end))
-        return [(s, e, _trim_mention(self.article[s:e])) for s, e in merged]
+        return [(s, e, _trim_mention(self.article[s:e])) for s, e in map(self._name_only, merged) if s < e]
+
+    def _name_only(self, span: tuple[int, int]) -> tuple[int, int]:
+        """A capitalised run without what only sentence position capitalised: a leading sentence adverb ("However
+        Lizzi never realised") and a trailing "I" ("the old Lizzi I used to know"; "King Charles I" loses nothing
+        a reader needs)."""
+        start, end = span
+        words = _after_lost_stop(list(_WORD.finditer(self.article, start, end)))
+        while len(words) > 1 and words[0].group().lower() in _SENTENCE_ADVERBS | {"while", "when", "after", "if"}:
+            words.pop(0)
+        if len(words) > 1 and words[-1].group() == "I":
+            words.pop()
+        return (words[0].start(), words[-1].end()) if words else (start, start)
 
     @cached_property
     def _mention_words(self) -> list[tuple[str, list[str]]]:
@@ -470,11 +528,13 @@ class Attributions:
             words.pop()
         if not words and self.article[s - 1:s] == ",":  # "X, the spokesman, said": the appositive before
             return self._appositive(limit, s - 1)
+        words = _after_lost_stop(words)  # "… to vote Labour And he warned": "he"
         if len(words) > 1 and words[-1].group() in ("He", "She", "They"):
             words = words[-1:]  # "… to pay its bills He said": copy that lost a full stop before the pronoun
         while len(words) > 1 and words[0].group().lower() in _LEADING:
             words.pop(0)
         if any(w.group()[0].isupper() for w in words):  # "for that reason John Kirby said": the name, not "reason"
+            words = _after_clause_words(words)
             while words and words[0].group()[0].islower() and words[0].group() not in _KEEP_BEFORE_NAME:
                 words.pop(0)
         if len(words) > 10:  # no clause boundary: copy that lost a full stop before a titled name ("… the party's
@@ -585,6 +645,73 @@ _CLAUSE_WORDS = _set("""would will was is were are had has have could can should
 """)
 
 
+#: Capitalised only because they open a sentence: never part of the name after them ("However Lizzi").
+_SENTENCE_ADVERBS = _set("""however meanwhile but and so now also then still yesterday today later earlier indeed
+instead finally moreover furthermore nevertheless""")
+#: Lower-case words that may join the capitalised words of one name ("Secretary of Defense", "Bill de Blasio").
+_NAME_JOINS = _set("of the for and de von van der den al bin du da di la le del y in at from near")
+
+
+#: Capitalised words that open a sentence and are never inside a name: one in a run of capitalised words marks a
+#: full stop the copy lost ("… in Menorca While Pat …", "… in China The researchers said").
+_OPENERS = frozenset({"The", "While", "When", "After", "But", "And", "However", "Meanwhile", "This", "These", "Those",
+                      "It", "He", "She", "They", "We", "If", "So", "Then", "There", "Here", "Yesterday", "Today",
+                      "Although", "Though", "Because"})
+
+
+def _after_lost_stop(words: list[re.Match[str]]) -> list[re.Match[str]]:
+    """The words from the last sentence opener that directly follows a capitalised word (a lost full stop)."""
+    for i in range(len(words) - 1, 0, -1):
+        if words[i].group() in _OPENERS and words[i - 1].group()[0].isupper():
+            return words[i:]
+    return words
+
+
+#: Words before a name that make it an object, not a subject a pronoun after it stands for.
+_PREPOSITIONS = _set("""with to by from for of at on in about against toward towards alongside beside behind near
+like than""")
+#: Words ending like a noun for a person that are not one.
+_NOT_AGENTS = _set("""over after never later ever however rather either neither other under whether together
+further earlier longer per whatever whoever wherever""")
+
+
+def _describes(word: str) -> bool:
+    """Whether a lower-case word can describe the person or body named next ("Zoo visitor Terra Lurie", "BBC radio
+    presenter Gilles Peterson", "Defence counsel Jonathan Crowe"): a role, a people word, or a noun for an agent."""
+    word = word.rsplit("-", 1)[-1]
+    return (word in ROLE_WORDS or word.rstrip("s") in _PEOPLE or word in _NAME_JOINS
+            or (word.endswith(("er", "or", "ist", "ian", "man", "woman", "ant", "ent", "ee", "ive", "al", "ary",
+                               "sel")) and word not in _NOT_AGENTS))
+
+
+def _after_clause_words(words: list[re.Match[str]]) -> list[re.Match[str]]:
+    """The name that ends a phrase, without the clause before it: a verb before the name ("… macaques in the area
+    have Videos also revealed": "Videos"), or lower-case words between two names that cannot join them ("… where
+    Julia now lives Julia said": "Julia"). Joining words and a role keep a name whole ("Secretary of Defense Lloyd
+    Austin", "CNN affiliate WAVY in Norfolk", "Deputy finance minister Dimitris Mardas")."""
+    caps = [i for i, w in enumerate(words) if w.group()[0].isupper()]
+    if not caps:
+        return words
+    i = caps[-1] - 1
+    while i >= 0:
+        if words[i].group()[0].isupper():
+            i -= 1
+            continue
+        j = i
+        while j >= 0 and not words[j].group()[0].isupper():
+            j -= 1
+        run = [w.group().lower() for w in words[j + 1:i + 1]]
+        clause = [k for k, w in enumerate(run) if w in _CLAUSE_WORDS]
+        if clause:
+            return words[j + 2 + clause[-1]:]
+        joins = all(w in _NAME_JOINS or _describes(w) or w.endswith(("'s", "\u2019s")) for w in run) \
+            or _describes(run[-1])
+        if j >= 0 and not joins:
+            return words[i + 1:]
+        i = j
+    return words
+
+
 def _replace(src: Source, **changes: str) -> Source:
     return Source(**{**src.__dict__, **changes})
 
@@ -611,7 +738,7 @@ department report statement study survey poll campaigner activist critic support
 relative family member employee worker teacher student parent manager coach player star group company firm
 club team court jury newspaper paper document research network channel broadcaster station website union party
 council board committee commission zoo school hospital university institute organisation organization charity
-prosecution defence defense
+prosecution defence defense affiliate
 """) | ROLE_WORDS
 
 

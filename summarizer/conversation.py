@@ -10,6 +10,7 @@ the merge) is one generator of steps too (``yield from``).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,8 @@ from .models.base import ChatRequest, ChatResponse
 T = TypeVar("T")
 D = TypeVar("D")
 M = TypeVar("M", bound=BaseModel)
+
+log = logging.getLogger(__name__)
 
 #: What a pipeline yields (requests) and is sent (responses) until it returns its result.
 Steps = Generator[ChatRequest, ChatResponse, T]
@@ -83,9 +86,12 @@ def converse(conversation: Conversation[D], usage: Usage) -> Steps[tuple[D, list
     last_output = ""
     problems: list[str] = []
     flag_reasks = 0
-    for _attempt in range(conversation.max_attempts):
+    for attempt in range(1, conversation.max_attempts + 1):
         response = yield request
         usage.add(response)
+        log.info("%s: %s answer %d of at most %d: %d prompt and %d completion tokens (%s)", conversation.model_name,
+                 request.schema_name, attempt, conversation.max_attempts, response.prompt_tokens,
+                 response.completion_tokens, response.finish_reason or "done")
         last_output = response.content
         value, problems = conversation.parse(response)
         if value is not None:
@@ -96,6 +102,9 @@ def converse(conversation: Conversation[D], usage: Usage) -> Steps[tuple[D, list
             if not problems or (not best_rank[0] and flag_reasks >= FLAG_REASKS):
                 break  # problems that would only be flagged are re-asked FLAG_REASKS times, not the whole budget
             flag_reasks += bool(flagged)
+        if attempt < conversation.max_attempts:
+            log.info("%s: %s re-asked about %d problem(s): %s", conversation.model_name, request.schema_name,
+                     len(problems), "; ".join(problems)[:300])
         request = replace(request, messages=(
             *request.messages,
             {"role": "assistant", "content": response.content},

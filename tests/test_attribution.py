@@ -134,6 +134,26 @@ CASES = [
      "He wrote", "Jeff Sessions"),
     ("Barrientos was arrested, the New York Daily News reported. The newspaper reported that she could be sentenced to "
      "eight years.", "The newspaper", "New York Daily News"),
+    # FRANK copy whose captions run into the text: a verb or an adverb before the name is the clause's, not the
+    # name's; a sentence adverb that opens the sentence is not part of the name; nor is "I" after a name
+    ("The images above show the genitalia that macaques in the area have Videos also revealed that Macaca "
+     "leucogenys produced a far higher frequency squeal.", "Macaca leucogenys", "Videos"),
+    ("Pat visits her friend Julia Church, 67, who now lives in Menorca. The friends often party all night in Menorca "
+     "where Julia now lives Julia said: 'You can't judge others like us.'", "You can't", "friend Julia Church"),
+    ("Lizzi Crawford dropped over 7st. However Lizzi never realised how big she had got. She added: 'It was terrible."
+     "' Her mother said: 'She's like the old Lizzi I used to know.'", "It was terrible", "Lizzi Crawford"),
+    ("Mr Brown urged 'patriotic Scots' to vote Labour And he warned that those casting their vote will be deciding the "
+     "future of Scotland.", "those casting", "Mr Brown"),
+    # a description before the name stays with it, a role word or not
+    ("Zoo visitor Terra Lurie said: 'I think they were just curious.'", "I think", "Zoo visitor Terra Lurie"),
+    ("Deputy finance minister Dimitris Mardas (pictured) said that Greece will make the payment on time.", "Greece",
+     "Deputy finance minister Dimitris Mardas"),
+    # "she" later in a sentence that opens with a name stands for that name, past a name after "with"; not past a
+    # name that is the subject of another clause
+    ("Pat Ingles loves to party. Pat, 69, pictured left in her fancy dress outfit, enjoys pole dancing with friend "
+     "Julia, 67, right 'I really enjoy myself, I party hard,' she admitted.", "I really enjoy", "Pat Ingles"),
+    ("Brian Wright was sentenced. Judge Michael Kay QC paused the case so Mr Wright could compose himself after he "
+     'told the court how he had turned her "world upside down".', "world upside", "Brian Wright"),
 ]
 
 
@@ -245,7 +265,8 @@ def test_the_reader_against_the_hand_checked_attribution_suite() -> None:
     """The reader's precision and recall on evals/attribution.yaml (27 FRANK CNN/DailyMail articles, hand-checked
     rules): a floor under the figures measured (0.73 / 0.60 / 0.98 when the suite was made; 0.86 / 0.82 / 0.98
     since the reader learnt appositive chains, ages, "told" without "that", participles and sentence-closing
-    verbs), so a change that makes the reader worse fails here."""
+    verbs; 0.90 / 0.86 / 0.98 since it reads names out of captions run into the copy, first names and a sentence's
+    subject as a pronoun's), so a change that makes the reader worse fails here."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evals" / "attribution"))
@@ -253,7 +274,7 @@ def test_the_reader_against_the_hand_checked_attribution_suite() -> None:
 
     result = measure()
     assert result["articles"] >= 20 and result["quote_rules"] >= 150
-    assert result["precision"] >= 0.88 and result["recall"] >= 0.83 and result["own_accuracy"] >= 0.97
+    assert result["precision"] >= 0.89 and result["recall"] >= 0.85 and result["own_accuracy"] >= 0.97
 
 
 def test_the_speaker_choices_offered_to_a_grammar_are_the_articles_names(seed: str) -> None:

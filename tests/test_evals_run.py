@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from summarizer import ScriptedModel
 from summarizer.cli import app
-from summarizer.evals import THRESHOLD_EXIT_CODE, Report, load_cases, load_suite, run_suite
+from summarizer.evals import THRESHOLD_EXIT_CODE, Report, load_cases, load_suite, rescore, run_suite
 from summarizer.evals import systems as systems_module
 from summarizer.evals.compare import compare_reports
 from summarizer.evals.report import render_html, render_markdown
@@ -176,6 +176,36 @@ def test_compare_pairs_cases_and_lists_what_got_worse(tmp_path: Path, seed_path:
     assert "B − A [95% CI]" in text and "seed" in text
     with pytest.raises(SuiteError, match="no system"):
         compare_reports(a, b, system_a="local/none")
+
+
+def test_rescore_scores_stored_summaries_again_without_a_model(tmp_path: Path, seed_path: Path) -> None:
+    suite = write_suite(tmp_path, seed_path, models=["fake/x", "lead-3"], scorers=["length", "rouge"])
+    run = tmp_path / "runs" / "a"
+    assert cli.invoke(app, ["eval", "run", str(suite), "--run-dir", str(run), "-q"]).exit_code == 0
+    report = Report.load(run)
+    # A report from an older version: one score was computed differently then.
+    old = report.model_copy(deep=True)
+    old.results[0].scores["rouge"] = old.results[0].scores["rouge"].model_copy(update={"value": 0.0})
+    again = rescore(old)
+    assert again.results[0].scores["rouge"] == report.results[0].scores["rouge"]
+    assert [r.summary for r in again.results] == [r.summary for r in old.results]
+    assert again.aggregates == report.aggregates
+    # Another suite's scorers and thresholds; no model is built (a model call would fail: none is configured).
+    (tmp_path / "other").mkdir()
+    other = write_suite(tmp_path / "other", seed_path, models=["openai/none"], scorers=["numbers", "compression"],
+                        thresholds={"numbers": 1.01})
+    scored = rescore(report, other)
+    assert scored.scorer_names == ["numbers", "compression"]
+    assert all(set(r.scores) == {"numbers", "compression"} for r in scored.results)
+    [threshold] = scored.thresholds
+    assert threshold.system == "fake/x" and not threshold.passed
+    out = tmp_path / "runs" / "a2"
+    done = cli.invoke(app, ["eval", "rescore", str(run), "--suite", str(other), "--run-dir", str(out), "-q"])
+    assert done.exit_code == THRESHOLD_EXIT_CODE, done.output
+    assert Report.load(out).scorer_names == ["numbers", "compression"]
+    assert Report.load(run).scorer_names == ["length", "rouge"]  # the run itself is left as it was
+    same = cli.invoke(app, ["eval", "rescore", str(run), "--run-dir", str(run)])
+    assert same.exit_code == 2 and "never overwrites" in same.output
 
 
 def test_html_report_is_self_contained_with_plots_and_highlighted_evidence(tmp_path: Path, seed_path: Path) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .compare import Comparison, compare_reports
     from .results import THRESHOLD_EXIT_CODE, Aggregate, CaseResult, Report, ThresholdResult
-    from .runner import run_suite
+    from .runner import rescore, run_suite
     from .scorers import REGISTRY as SCORERS
     from .scorers import Score
     from .suite import Case, GoldCheck, Suite, SuiteError, load_cases, load_suite
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 _WHERE = {
     "Comparison": "compare", "compare_reports": "compare",
     "THRESHOLD_EXIT_CODE": "results", "Aggregate": "results", "CaseResult": "results", "Report": "results",
-    "ThresholdResult": "results", "run_suite": "runner", "Score": "scorers", "Case": "suite", "GoldCheck": "suite",
+    "ThresholdResult": "results", "run_suite": "runner", "rescore": "runner", "Score": "scorers", "Case": "suite",
+    "GoldCheck": "suite",
     "Suite": "suite", "SuiteError": "suite", "load_cases": "suite", "load_suite": "suite",
 }  # fmt: skip
 
@@ -45,6 +46,7 @@ __all__ = [
     "compare_reports",
     "load_cases",
     "load_suite",
+    "rescore",
     "run_suite",
 ]
 

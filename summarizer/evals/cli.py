@@ -1,4 +1,4 @@
-"""``summarizer eval run | compare | show | meta``.
+"""``summarizer eval run | rescore | compare | show | meta``.
 
 Exit codes: 0 ok; 7 a threshold failed (suite ``thresholds`` or ``--fail-under``; the failed ones are printed);
 130 interrupted (Ctrl-C: the partial report is written first); 4 a bad suite, dataset or model name; 2 usage.
@@ -91,6 +91,41 @@ def compare_cmd(
     comparison = compare_reports(Report.load(a), Report.load(b), label_a=str(a), label_b=str(b),
                                  system_a=system_a, system_b=system_b)
     typer.echo(comparison.to_markdown(worst=worst))
+
+
+@eval_app.command("rescore")
+def rescore_cmd(
+    run: Annotated[Path, typer.Argument(help="A run folder or its report.json.")],
+    suite: Annotated[Path | None, typer.Option("--suite", help="Suite YAML whose scorers to use (default: the "
+                                               "run's own suite, as stored in its report).")] = None,
+    run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Output folder (default: <run>-rescored).")] = None,
+    fail_under: Annotated[list[str] | None, typer.Option("--fail-under", help="scorer=value (or "
+                          "scorer@system=value): exit 7 if a system's mean is lower. Repeatable.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
+) -> None:
+    """Score a finished run's summaries again with this version's scorers; no model is called.
+
+    Two runs made by different versions of the library are compared on one scale by rescoring both first.
+    """
+    from .report import rich_table, write_report
+    from .results import THRESHOLD_EXIT_CODE, Report, parse_thresholds
+    from .runner import rescore
+
+    report = rescore(Report.load(run), suite, fail_under=parse_thresholds(fail_under or []))
+    source = run if run.is_dir() else run.parent
+    folder = run_dir or source.with_name(source.name + "-rescored")
+    if folder.resolve() == source.resolve():
+        raise typer.BadParameter("--run-dir is the run itself; rescoring never overwrites a run")
+    write_report(report, folder)
+    console = Console()
+    if not quiet:
+        console.print(rich_table(report))
+    for t in report.thresholds:
+        (console if t.passed else Console(stderr=True)).print(t.message(), highlight=False,
+                                                              style=None if t.passed else "bold red")
+    typer.echo(f"report: {folder}")
+    if report.failed_thresholds:
+        raise typer.Exit(THRESHOLD_EXIT_CODE)
 
 
 @eval_app.command("show")

@@ -166,6 +166,51 @@ def run_suite(
                   interrupted=interrupted)
 
 
+def rescore(report: Report, suite: Suite | str | os.PathLike[str] | None = None, *,
+            fail_under: dict[str, float] | None = None) -> Report:
+    """Score a finished run's summaries again with this code's scorers, without calling any model.
+
+    ``suite`` gives the scorers, their options and thresholds (default: the run's own suite, as stored in the
+    report). Use it when scorers changed since the run, or to put two runs made by different versions of the library
+    on one scale before ``compare``. The summaries, errors and seconds are the run's; only scores, aggregates and
+    thresholds are new, and ``spec.scorers`` names the scorers that made them.
+    """
+    if suite is None:
+        spec_suite = Suite.model_validate(report.spec.suite_spec)
+    else:
+        spec_suite = suite if isinstance(suite, Suite) else load_suite(suite)
+    scorers = _scorers(spec_suite)
+    names = [s.name for s in scorers]
+    thresholds: dict[Literal["suite", "cli"], dict[str, float]] = {"suite": spec_suite.thresholds,
+                                                                   "cli": fail_under or {}}
+    for source, table in thresholds.items():
+        for key in table:
+            if key.partition("@")[0] not in names:
+                raise SuiteError(f"threshold on {key!r} ({source}): that scorer is not in the scorers "
+                                 f"({', '.join(names)})")
+    cases = {c.id: c for c in report.cases}
+    baselines = set(report.spec.baselines)
+    results = []
+    for r in report.results:
+        case = cases.get(r.case_id)
+        if case is None:
+            raise SuiteError(f"the report has a result for case {r.case_id!r} but not the case itself")
+        scores = {s.name: s(case, r.system, r.system in baselines, r.summary, r.error) for s in scorers}
+        results.append(r.model_copy(update={"scores": scores}))
+    spec = report.spec.model_copy(update={
+        "scorers": [ScorerInfo(name=s.name, description=s.spec.description, better=s.spec.better,
+                               options={k: v for k, v in s.options.items() if k != "prices"}) for s in scorers],
+        "suite_spec": spec_suite.model_dump(mode="json"),
+        "resamples": spec_suite.bootstrap,
+    })
+    systems = report.spec.systems
+    aggregates = aggregate(results, systems, names, resamples=spec_suite.bootstrap)
+    checked = [t for source, table in thresholds.items()
+               for t in check_thresholds(aggregates, table, systems, report.spec.baselines, source)]
+    return report.model_copy(update={"spec": spec, "results": results, "aggregates": aggregates,
+                                     "thresholds": checked})
+
+
 class _Progress:
     """A rich progress bar on stderr: one tick per (system, case)."""
 
