@@ -32,7 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: it is stated (``Evidence.match`` "stated") or rejected; copied statements are restated.
 #: 8: the attribution reader reads more sources (an appositive left open, a titled name after copy that lost its
 #: full stop, "the newspaper"), so a summary's attributions and speaker choices may differ.
-SCHEMA_VERSION = "8"
+#: 9: the reader reads names out of captions run into the copy, lone first names and a pronoun's subject, so a
+#: summary's attributions and speaker choices may differ.
+SCHEMA_VERSION = "9"
 
 MAX_CLAIMS = 12
 MAX_QUOTES_PER_CLAIM = 2
