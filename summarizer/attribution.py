@@ -175,6 +175,11 @@ class Attributions:
             return None
         return self._source(m.start(1), m.end(1), cue="colon")
 
+    def sentence_source(self, i: int) -> Source | None:
+        """Who sentence ``i`` (of :attr:`sentences`) gives its words to by a cue outside quotation marks ("…, the
+        Swedes told the Post"), a pronoun resolved; None if by none."""
+        return self._sentence_source(i)
+
     def _sentence_source(self, i: int) -> Source | None:
         """Sentence ``i``'s own cue, a pronoun resolved to the source it stands for."""
         if i not in self._sentence_memo:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from .attribution import Attributions, Source, agrees, name_keys
+from .attribution import SPEECH_VERBS, Attributions, Source, agrees, name_keys
 from .figures import Figure, competing_figures
 from .grounding import content_words, sentence_spans, support
 from .hedges import cues, dropped_qualifiers, hedged_words, keeps_hedge, labels
@@ -81,7 +81,7 @@ class ArticleChecks:
         if (known := self._reviewed.get(key)) is None:
             known = self._reviewed[key] = [
                 *self._numbers(headline, summary, claims), *self._injection(headline, summary, claims),
-                *self._speakers(claims), *self._hedges(claims), *self._free_hedges(headline, summary),
+                *self._speakers(claims), *self._hedges(claims), *self._free_text(headline, summary),
                 *self._quotes(headline, summary),
                 *self._coverage(claims, scope)]
         return list(known)
@@ -271,11 +271,10 @@ class ArticleChecks:
     def _sentences(self) -> list[str]:
         return [self.article[s:e] for s, e in sentence_spans(self.article)]
 
-    def _free_hedges(self, headline: str, summary: str) -> list[Finding]:
-        """A sentence of the headline or summary that states what the article hedges, without a hedge or a source
-        of its own: "al-Douri killed in skirmish", of "has reportedly been killed in a skirmish". The article's
-        sentence is the one holding most of its content words (at least :data:`FREE_HEDGE_SUPPORT`), and the cue
-        must sit among the words the two share (:func:`hedged_words`), not elsewhere in a long sentence."""
+    def _free_text(self, headline: str, summary: str) -> list[Finding]:
+        """Each sentence of the headline or summary that states what the article hedges, or what it gives as
+        someone's word, without a hedge or a source of its own (one finding a sentence, the hedge first). The
+        article's sentence is the one holding most of its content words (at least :data:`FREE_HEDGE_SUPPORT`)."""
         out = []
         for name, text in (("headline", headline), ("summary", summary)):
             for s, e in sentence_spans(text):
@@ -283,18 +282,62 @@ class ArticleChecks:
                 own = _ARTICLE_SAYS.sub("", sentence)  # "The article reports that ...": no source but the article
                 if len(content_words(own)) < FREE_HEDGE_WORDS or keeps_hedge(own) or _SOURCED.search(own):
                     continue
-                best = max(self._sentences, key=lambda a: support(own, a), default="")
-                if support(own, best) < FREE_HEDGE_SUPPORT:
-                    continue
-                found = hedged_words(best, own)
-                if found is None:
+                best = max(range(len(self._sentences)), key=lambda i: support(own, self._sentences[i]), default=None)
+                if best is None or support(own, self._sentences[best]) < FREE_HEDGE_SUPPORT:
                     continue
                 shown = sentence if len(sentence) <= 80 else sentence[:77].rstrip() + "…"
-                out.append(Finding(FlagKind.HEDGE, name, None, shown,
-                                   problem=f"{name}: the article says this with {_a(found.kind)} ({found.text!r}): "
-                                   f"{shown!r}; keep it, or say whose word it is",
-                                   reason=f"the article's {found.kind} ({found.text!r}) is not in the sentence"))
+                found = self._free_hedge(name, shown, own, best) or self._free_source(name, shown, own, best)
+                if found is not None:
+                    out.append(found)
         return out
+
+    def _free_hedge(self, name: str, shown: str, own: str, best: int) -> Finding | None:
+        """The sentence states what the article hedges: "al-Douri killed in skirmish", of "has reportedly been
+        killed in a skirmish". The cue must sit among the words the two share (:func:`hedged_words`), not elsewhere
+        in a long sentence."""
+        found = hedged_words(self._sentences[best], own)
+        if found is None:
+            return None
+        return Finding(FlagKind.HEDGE, name, None, shown,
+                       problem=f"{name}: the article says this with {_a(found.kind)} ({found.text!r}): {shown!r}; "
+                       "keep it, or say whose word it is",
+                       reason=f"the article's {found.kind} ({found.text!r}) is not in the sentence")
+
+    def _free_source(self, name: str, shown: str, own: str, best: int) -> Finding | None:
+        """The sentence states as fact what the article gives as someone's word in reported speech: "The victim …
+        was not defending himself", of "… was not defending himself the Swedes told the Post". The source is the
+        reader's for the article's sentence, read by a cue beside the words the two share (:meth:`_beside`).
+        Quotations are the quote check's."""
+        source = self.attributions.sentence_source(best)
+        if source is None or _SPEECH.search(own) or self._names(own, source) \
+                or not self._beside(source, self.attributions.sentences[best], own):
+            return None
+        return Finding(FlagKind.SPEAKER, name, None, shown,
+                       problem=f"{name}: the article gives this to {source.name}: {shown!r}; say whose word it is",
+                       reason=f"the article gives this to {source.name} ({source.text} {source.cue}); the sentence "
+                       "states it as fact")
+
+    def _beside(self, source: Source, span: tuple[int, int], sentence: str) -> bool:
+        """Whether what ``sentence`` takes from the article's sentence at ``span`` is what ``source`` is cited for:
+        two or more shared words after the source, the first within :data:`SOURCE_REACH` words ("According to
+        Montgomery County police, the 26-year-old … fled the US"), or before it, the last within reach, when the
+        attribution closes its clause (", the Swedes told the Post."; not "… in what police said was a random
+        killing", whose words are about what follows). Runs of shared words as in
+        :func:`summarizer.hedges.hedged_words`."""
+        passage = self.article[span[0]:span[1]]
+        said = set(content_words(sentence))
+        words = list(re.finditer(r"\w+", passage))
+        shared = [i for i, m in enumerate(words) if m.group().lower()[:4] in said]
+        mine = [i for i, m in enumerate(words) if source.start - span[0] <= m.start() < source.end - span[0]]
+        if not mine:
+            return False
+        after = [i for i in shared if i > mine[-1]]
+        before = [i for i in shared if i < mine[0]]
+        if len(after) >= 2 and after[0] - mine[-1] <= SOURCE_REACH:
+            return True
+        rest = re.split(r"[.,;:!?\u201c\u201d\"]", passage[source.end - span[0]:], maxsplit=1)[0]
+        closes = len(rest.split()) <= 5
+        return closes and len(before) >= 2 and mine[0] - before[-1] <= SOURCE_REACH
 
     def _quotes(self, headline: str, summary: str) -> list[Finding]:
         """Quoted words in the headline and summary, and runs copied from the article's quotations, without their
@@ -368,6 +411,13 @@ class ArticleChecks:
         return bool(keys & words) or (not keys and bool(_content_words(source.text) & words))
 
 
+#: Words between a source's cue and the nearest word a free-text sentence shares with its sentence (see
+#: :meth:`ArticleChecks._free_source`): "According to Montgomery County police, the 26-year-old, a native of
+#: Tbilisi, Georgia, fled the US" is the police's word on fleeing.
+SOURCE_REACH = 10
+#: A speech verb in the free text says whose word a sentence is ("Brown urges people to vote Labour").
+_SPEECH = re.compile(r"\b(?:" + "|".join(sorted({*SPEECH_VERBS, "urges", "denies", "denied", "claims", "warns"},
+                                                key=len, reverse=True)) + r")\b")
 #: Words copied in a row from a quotation of the article that make a quotation in the free text.
 QUOTE_RUN = 5
 _FREE_QUOTE = re.compile(r"[\u201c\"]([^\u201c\u201d\"]{2,300})[\u201d\"]|(?<![\w])[\u2018']([^\u2018\u2019']{2,300})"

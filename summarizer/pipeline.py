@@ -260,8 +260,8 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
             if found.unsupported:
                 problems.append(f"claim {i}: the statement is not what its passage says, nor any other; state what "
                                 "the cited passage says")  # one that another passage states is cited there
-        findings = _review(job, draft, locate, part.span)
-        return problems + [f.problem for f in findings if f.costly], [f.problem for f in findings if not f.costly]
+        costly, flagged = _problems(_review(job, draft, locate, part.span))
+        return problems + costly, flagged
 
     @cache  # built once for the part's first call, not again for each re-ask
     def tightened() -> dict[str, Any]:
@@ -287,6 +287,12 @@ def _review(job: _Job, draft: DraftSummary, locate: _Locator, span: tuple[int, i
         spans = tuple((ev.start + offset, ev.end + offset) for ev in locate(c).evidence)
         views.append(ClaimView(c.statement, c.speaker, spans, c.kind.value, c.certainty.value))
     return job.checks.review(draft.headline, draft.summary, views, span)
+
+
+def _problems(findings: list[Finding]) -> tuple[list[str], list[str]]:
+    """What a re-ask says about the findings: those that cost content if they stay, and those that would be
+    flagged."""
+    return [f.problem for f in findings if f.costly], [f.problem for f in findings if not f.costly]
 
 
 def _view(claim: Claim) -> ClaimView:
@@ -600,8 +606,7 @@ def _overview(job: _Job, parts: list[_PartResult]) -> Steps[tuple[str, str]]:
     messages = _messages(prompt, DraftOverview, parts=[p.draft for p in parts])
 
     def check(draft: DraftOverview) -> tuple[list[str], list[str]]:
-        findings = job.checks.review(draft.headline, draft.summary, [])
-        return [f.problem for f in findings if f.costly], [f.problem for f in findings if not f.costly]
+        return _problems(job.checks.review(draft.headline, draft.summary, []))
 
     merged = yield from _ask(job, prompt, messages, DraftOverview, _json_schema(DraftOverview), check)
     _refuse_injection(job, job.checks.review(merged.headline, merged.summary, []))

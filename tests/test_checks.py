@@ -89,7 +89,8 @@ def test_quotations_in_the_summary_name_their_speaker(seed: str, summary: str, f
 
 
 def test_an_unattributed_quote_in_the_summary_is_re_asked_then_flagged(seed: str) -> None:
-    reply = seed_answer(kirby_claim(), summary=f"At least 3,000 North Korean soldiers moved to Russia. {FAIR_GAME}")
+    reply = seed_answer(kirby_claim(),
+                        summary=f"The White House says 3,000 North Korean soldiers moved to Russia. {FAIR_GAME}")
     s, reask = same_answer_each_time(seed, reply)
     assert "is National Security Council spokesman John Kirby's words" in reask
     [flag] = s.flags
@@ -210,3 +211,48 @@ def test_a_hedge_dropped_from_the_summary_is_re_asked_then_flagged(seed: str) ->
     s, reask = same_answer_each_time(seed, reply)
     assert "keep it, or say whose word it is" in reask
     assert [(f.kind, f.field, f.claim) for f in s.flags] == [("hedge", "summary", None)]
+
+
+@pytest.mark.parametrize(("case", "field", "sentence", "source"), [
+    # "… and seemed to be badly beaten and was not defending himself the Swedes told the Post."
+    ("59177dda40fb", "summary", "The victim had a bloody mouth and was not defending himself.", "the Swedes"),
+    # "… after his parents dangled him over the edge, officials said."
+    ("2c37d44d03ce", "summary", "A two-year-old boy was dangled over a cheetah exhibit at the Cleveland Metroparks "
+     "Zoo after his parents let him fall.", "officials"),
+    ("2c37d44d03ce", "headline", "Boy dangled over cheetah exhibit at Cleveland Metroparks Zoo by his parents",
+     "officials"),
+    # the source named, or another word of whose word it is: nothing to flag
+    ("59177dda40fb", "summary", "The victim had a bloody mouth and was not defending himself, the Swedes said.", None),
+    ("2c37d44d03ce", "summary", "Officials say the boy was dangled over the cheetah exhibit at the Cleveland "
+     "Metroparks Zoo by his parents.", None),
+    # "… was shot in the back on August 16, 2013, in what police said was a random killing": the police's word is on
+    # what follows the cue, not on the shooting
+    ("270fdae145aa", "headline", "Australian baseball player Chris Lane shot in back on August 16, 2013", None),
+    # a caption run into the copy: "… leaving Duncan District Court Duncan woman Joy Smith (right) leaves court after
+    # she told court how she saw Mr Lane stumble": what she told is what follows
+    ("270fdae145aa", "summary", "His parents, Donna and Peter, left Duncan District Court on Wednesday.", None),
+])
+def test_reported_speech_in_the_free_text_says_whose_word_it_is(case: str, field: str, sentence: str,
+                                                                source: str | None) -> None:
+    article = (ATTRIBUTION / f"{case}.txt").read_text(encoding="utf-8")
+    headline, summary = (sentence, "") if field == "headline" else ("A headline", sentence)
+    found = [f for f in checks(article).review(headline, summary, []) if f.kind == "speaker"]
+    assert [(f.field, f.claim) for f in found] == ([(field, None)] if source else [])
+    if source:
+        assert f"gives this to {source} " in found[0].reason and "states it as fact" in found[0].reason
+
+
+def test_austins_words_stated_as_fact_in_the_summary_are_re_asked_then_flagged(seed: str) -> None:
+    """"Austin said the US is still trying to determine what role the North Koreans will play and whether they intend
+    to travel to Ukraine." """
+    reply = seed_answer(kirby_claim(), summary="The US is still trying to determine what role the North Koreans will "
+                        "play and whether they intend to travel to Ukraine.")
+    s, reask = same_answer_each_time(seed, reply)
+    assert "gives this to Secretary of Defense Lloyd Austin" in reask and "say whose word it is" in reask
+    assert [(f.kind, f.field, f.claim) for f in s.flags] == [("speaker", "summary", None)]
+    said = seed_answer(kirby_claim(), summary="Austin said the US is still trying to determine what role the North "
+                       "Koreans will play and whether they intend to travel to Ukraine.")
+    model = ScriptedModel.replies([said])
+    with Summarizer(model, cache=False) as session:
+        assert session.summarize(seed).flags == []
+    assert len(model.requests) == 1

@@ -176,7 +176,8 @@ def test_the_merged_overview_of_a_long_article_has_its_numbers_checked_too(seed:
 
     article = "\n".join(f"[{i}] {line}" for i in range(4) for line in seed.splitlines())
     merges = iter([json.dumps({"headline": "12,000 troops", "summary": "North Korea sent 12,000 troops."}),
-                   json.dumps({"headline": "3,000 troops", "summary": "North Korea sent at least 3,000 troops."})])
+                   json.dumps({"headline": "3,000 troops",
+                               "summary": "The White House says North Korea sent at least 3,000 troops."})])
 
     def handler(request: ChatRequest) -> str:
         return next(merges) if request.schema_name == "DraftOverview" else extractive_answer(request)
