@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .grounding import content_words
 from .numbers import extract_numbers
 
 _ASSESSMENT = (r"\b(?:we|they|officials?|intelligence|analysts?|experts?|the\s+\w+)\s+"
@@ -103,8 +104,6 @@ def hedged_words(passage: str, sentence: str) -> Cue | None:
     :data:`_SHARED_GAP` words apart), or up to :data:`_SHARED_GAP` words before one (a hedge bears on what follows
     it: "has reportedly been killed", "appear to reveal"). A cue elsewhere in a long sentence (FRANK's copy runs
     captions and sentences together) concerns something else."""
-    from .grounding import content_words
-
     said = set(content_words(sentence))
     words = list(re.finditer(r"\w+", passage))
     shared = [i for i, m in enumerate(words) if m.group().lower()[:4] in said]
