@@ -245,11 +245,12 @@ def _sureness(sentence: str) -> dict[str, str]:
 
 
 def _unnamed_quote(article: str, sentence: str) -> bool:
-    """Whether ``sentence`` carries words of a quotation without naming their speaker, as the library's own quote
-    check reads it (quotation that continues a speaker named in another sentence)."""
+    """Whether ``sentence`` carries words of a quotation, or of reported speech, without naming their speaker, as
+    the library's own checks read it (quotation that continues a speaker named in another sentence; a lede cut
+    before its ", the White House said")."""
     from ..schema import FlagKind
 
-    return any(f.kind == FlagKind.QUOTE for f in _checks(article).review("", sentence, []))
+    return any(f.kind in (FlagKind.QUOTE, FlagKind.SPEAKER) for f in _checks(article).review("", sentence, []))
 
 
 @lru_cache(maxsize=64)
