@@ -665,9 +665,10 @@ _OPENERS = frozenset({"The", "While", "When", "After", "But", "And", "However", 
 
 
 def _after_lost_stop(words: list[re.Match[str]]) -> list[re.Match[str]]:
-    """The words from the last sentence opener that directly follows a capitalised word (a lost full stop)."""
+    """The words from the last sentence opener inside the phrase: a full stop the copy lost ("… is a lingerie model
+    And it was …"). "The" after a lower-case word opens a name ("told The Sun"), so only after a capitalised one."""
     for i in range(len(words) - 1, 0, -1):
-        if words[i].group() in _OPENERS and words[i - 1].group()[0].isupper():
+        if words[i].group() in _OPENERS and (words[i].group() != "The" or words[i - 1].group()[0].isupper()):
             return words[i:]
     return words
 
