@@ -177,7 +177,7 @@ class ArticleChecks:
             if agrees(c.speaker, sources, passage, self.attributions):
                 continue
             source = next((s for s in sources if s is not None), None)
-            said = f"{source.text} {source.cue}" if source is not None and source.cue != "quote" else "quoted"
+            said = _as_written(source) if source is not None and source.cue != "quote" else "quoted"
             if source is None:
                 problem = (f"claim {i + 1}: the article states this passage itself; no one is quoted or cited in it, "
                            f"so its speaker is null, not {c.speaker!r}")
@@ -314,7 +314,7 @@ class ArticleChecks:
             return None
         return Finding(FlagKind.SPEAKER, name, None, shown,
                        problem=f"{name}: the article gives this to {source.name}: {shown!r}; say whose word it is",
-                       reason=f"the article gives this to {source.name} ({source.text} {source.cue}); the sentence "
+                       reason=f"the article gives this to {source.name} ({_as_written(source)}); the sentence "
                        "states it as fact")
 
     def _beside(self, source: Source, span: tuple[int, int], sentence: str) -> bool:
@@ -322,7 +322,7 @@ class ArticleChecks:
         two or more shared words after the source, the first within :data:`SOURCE_REACH` words ("According to
         Montgomery County police, the 26-year-old … fled the US"), or before it, the last within reach, when the
         attribution closes its clause (", the Swedes told the Post."; not "… in what police said was a random
-        killing", whose words are about what follows). Runs of shared words as in
+        killing", whose words are about what follows). Words are shared by their first four letters, as in
         :func:`summarizer.hedges.hedged_words`."""
         passage = self.article[span[0]:span[1]]
         said = set(content_words(sentence))
@@ -409,6 +409,11 @@ class ArticleChecks:
         keys = set(name_keys(source.name)) | set(name_keys(source.text))
         words = set(_fold_words(_POSSESSIVE.sub("", text)))  # "Kirby's view" names Kirby
         return bool(keys & words) or (not keys and bool(_content_words(source.text) & words))
+
+
+def _as_written(source: Source) -> str:
+    """A source with its cue as the article has them: "the Swedes told", "according to new research"."""
+    return f"according to {source.text}" if source.cue == "according to" else f"{source.text} {source.cue}"
 
 
 #: Words between a source's cue and the nearest word a free-text sentence shares with its sentence (see
