@@ -392,7 +392,7 @@ class Attributions:
         a reader needs)."""
         start, end = span
         words = _after_lost_stop(list(_WORD.finditer(self.article, start, end)))
-        while len(words) > 1 and words[0].group().lower() in _SENTENCE_ADVERBS | {"while", "when", "after", "if"}:
+        while len(words) > 1 and words[0].group().lower() in _DROPPED_OPENERS:
             words.pop(0)
         if len(words) > 1 and words[-1].group() == "I":
             words.pop()
@@ -653,6 +653,8 @@ _CLAUSE_WORDS = _set("""would will was is were are had has have could can should
 #: Capitalised only because they open a sentence: never part of the name after them ("However Lizzi").
 _SENTENCE_ADVERBS = _set("""however meanwhile but and so now also then still yesterday today later earlier indeed
 instead finally moreover furthermore nevertheless""")
+#: Words that open a capitalised run only because they open its sentence or clause ("While Apple", "However Lizzi").
+_DROPPED_OPENERS = _SENTENCE_ADVERBS | _set("while when after if")
 #: Lower-case words that may join the capitalised words of one name ("Secretary of Defense", "Bill de Blasio").
 _NAME_JOINS = _set("of the for and de von van der den al bin du da di la le del y in at from near")
 
