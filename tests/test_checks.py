@@ -256,3 +256,16 @@ def test_austins_words_stated_as_fact_in_the_summary_are_re_asked_then_flagged(s
     with Summarizer(model, cache=False) as session:
         assert session.summarize(seed).flags == []
     assert len(model.requests) == 1
+
+
+def test_each_model_call_and_re_ask_is_logged(seed: str, caplog: pytest.LogCaptureFixture) -> None:
+    """`summarizer -v` promises a line per model call and per re-ask, with what was wrong."""
+    import logging
+
+    reply = seed_answer(kirby_claim(), summary="North Korean soldiers will join the fight against Ukraine.")
+    with caplog.at_level(logging.INFO, logger="summarizer.conversation"):
+        same_answer_each_time(seed, reply)
+    lines = [r.getMessage() for r in caplog.records if r.name == "summarizer.conversation"]
+    assert "DraftSummary answer 1 of at most 3:" in lines[0] and "prompt and" in lines[0]
+    assert any("DraftSummary re-asked about 1 problem(s): summary: the article says this with" in m for m in lines)
+    assert any("DraftSummary answer 2 of at most 3" in m and "completion tokens" in m for m in lines)
