@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from evals_helpers import seed_case, summary_of
@@ -17,6 +18,9 @@ from summarizer.numbers import extract_numbers
 from summarizer.schema import Summary
 
 FAIR_GAME = "If they do deploy to fight against Ukraine, they’re fair game"
+
+
+ATTRIBUTION = Path(__file__).resolve().parents[1] / "evals" / "attribution"
 
 
 def score(name: str, seed: str, summary: Summary | None, *, system: str = "fake/x", baseline: bool = False,
@@ -77,6 +81,22 @@ def test_gold_catches_misattribution_a_dropped_qualifier_and_a_flat_statement(se
     assert score("gold", seed, s).value == 0.0
     numbers = score("numbers", seed, s)
     assert numbers.value is not None and numbers.value < 1.0 and "wrong source" in numbers.explanation
+
+
+def test_a_hope_keeps_a_hedge_for_gold() -> None:
+    """FRANK f8e569d2d6ba: "The hope is that the videos … will ease their confusion, forgetfulness and agitation."
+    A summary that keeps "the hope is that" keeps the hedge; one that drops it does not."""
+    from summarizer.evals.suite import Case, GoldCheck
+
+    article = (ATTRIBUTION / "f8e569d2d6ba.txt").read_text(encoding="utf-8")
+    case = Case(id="f8", article=article, checks=[GoldCheck(id="ease", type="hedge", topic=["ease their confusion"])])
+    kept = "The hope is that the videos will ease their confusion, forgetfulness and agitation."
+    flat = "The videos shown to residents will ease their confusion, forgetfulness and agitation."
+    lede = ("A Hollywood-inspired experiment to help dementia patients by waking them up with video recordings from "
+            "loved ones is taking place in New York.")
+    experiment = claim("A dementia experiment is taking place in New York.", [lede])
+    assert [r.status for r in evaluate_checks(case, summary_of(article, experiment, text=kept))] == ["pass"]
+    assert [r.status for r in evaluate_checks(case, summary_of(article, experiment, text=flat))] == ["fail"]
 
 
 def test_gold_reads_claim_speakers_for_numbers_and_quotes(seed: str) -> None:
