@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .errors import OutputError
-from .models.base import ChatRequest, ChatResponse
+from .models.base import DEFAULT_FLAG_REASKS, ChatRequest, ChatResponse
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -37,10 +37,8 @@ Parse = Callable[[ChatResponse], tuple[D | None, list[str]]]
 Check = Callable[[D], tuple[list[str], list[str]]]
 
 
-#: Re-asks spent on problems that would only be flagged (a number, a speaker, a hedge), once the best answer has
-#: none that cost content: a model that did not fix them when told rarely does on the next try, and each try of an
-#: embedded model is a minute.
-FLAG_REASKS = 1
+#: Re-asks spent on problems that would only be flagged (see :data:`~summarizer.models.base.DEFAULT_FLAG_REASKS`).
+FLAG_REASKS = DEFAULT_FLAG_REASKS
 
 
 @dataclass
@@ -72,6 +70,8 @@ class Conversation(Generic[D]):
     max_attempts: int = 3
     #: For messages: which model this is (errors name it).
     model_name: str = "model"
+    #: Re-asks about problems that would only be flagged (the model's ``flag_reasks``).
+    flag_reasks: int = FLAG_REASKS
 
 
 def converse(conversation: Conversation[D], usage: Usage) -> Steps[tuple[D, list[str]]]:
@@ -99,8 +99,8 @@ def converse(conversation: Conversation[D], usage: Usage) -> Steps[tuple[D, list
             problems = costly + flagged
             if best is None or (len(costly), len(flagged)) < best_rank:
                 best, best_rank = (value, problems), (len(costly), len(flagged))
-            if not problems or (not best_rank[0] and flag_reasks >= FLAG_REASKS):
-                break  # problems that would only be flagged are re-asked FLAG_REASKS times, not the whole budget
+            if not problems or (not best_rank[0] and flag_reasks >= conversation.flag_reasks):
+                break  # problems that would only be flagged are re-asked flag_reasks times, not the whole budget
             flag_reasks += bool(flagged)
         if attempt < conversation.max_attempts:
             log.info("%s: %s re-asked about %d problem(s): %s", conversation.model_name, request.schema_name,

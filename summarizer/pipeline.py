@@ -27,7 +27,7 @@ from .errors import OutputError
 from .grounding import SUPPORT_SHARE, Grounder, copies, restates, sentence_spans, support
 from .hedges import KEEPS, cues, qualified_figures
 from .injection import neutralize
-from .models.base import ChatRequest, ChatResponse, ModelInfo
+from .models.base import ChatRequest, ChatResponse, ModelInfo, flag_reasks_of
 from .models.gbnf import CONTAINS_KEY, PLAIN_KEY
 from .numbers import extract_numbers
 from .options import SummarizeOptions
@@ -350,6 +350,7 @@ def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: t
         check=check,
         max_attempts=max_attempts or job.options.max_attempts,
         model_name=job.llm.name,
+        flag_reasks=flag_reasks_of(job.llm),
     )
     answer, _ = yield from converse(conversation, job.usage)
     return answer

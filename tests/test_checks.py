@@ -269,3 +269,26 @@ def test_each_model_call_and_re_ask_is_logged(seed: str, caplog: pytest.LogCaptu
     assert "DraftSummary answer 1 of at most 3:" in lines[0] and "prompt and" in lines[0]
     assert any("DraftSummary re-asked about 1 problem(s): summary: the article says this with" in m for m in lines)
     assert any("DraftSummary answer 2 of at most 3" in m and "completion tokens" in m for m in lines)
+
+
+def test_a_model_worth_no_flag_re_ask_is_asked_once_and_flagged(seed: str) -> None:
+    """A model may say it is worth no re-ask about problems that would only be flagged (the embedded catalogue says
+    so of SmolLM2): its answer is flagged at once; a problem that costs content is still re-asked."""
+    from summarizer.models.local import LocalModel
+
+    class Stubborn(ScriptedModel):
+        flag_reasks = 0  # type: ignore[assignment]
+
+    assert LocalModel.from_name("local/smollm2-135m").flag_reasks == 0
+    assert LocalModel.from_name("local/qwen2.5-coder-1.5b").flag_reasks == 1
+    flat = seed_answer(kirby_claim(), summary="North Korean soldiers will join the fight against Ukraine.")
+    model = Stubborn.replies([flat] * 3)
+    with Summarizer(model, cache=False) as session:
+        s = session.summarize(seed)
+    assert len(model.requests) == 1 and [(f.kind, f.field) for f in s.flags] == [("hedge", "summary")]
+    assert model.facts().flag_reasks == 0  # and so in a worker process that checks its answers
+    invented = seed_answer(claim("Kirby spoke.", ["Kirby said the troops were already fighting in Kursk."]))
+    model = Stubborn.replies([invented, flat])
+    with Summarizer(model, cache=False) as session:
+        session.summarize(seed)
+    assert len(model.requests) == 2  # the quote not in the article was re-asked

@@ -115,6 +115,17 @@ class Model(ModelInfo, Protocol):
         ...
 
 
+#: Re-asks spent on problems that would only be flagged (a number, a speaker, a hedge), once an answer has none that
+#: cost content: a model that did not fix them when told rarely does on the next try, and each try of an embedded
+#: model is a minute. A model may say it is worth fewer (``flag_reasks``, optional in the :class:`Model` protocol).
+DEFAULT_FLAG_REASKS = 1
+
+
+def flag_reasks_of(model: object) -> int:
+    """How many re-asks about problems that would only be flagged ``model`` is worth (optional in the protocol)."""
+    return int(getattr(model, "flag_reasks", DEFAULT_FLAG_REASKS))
+
+
 @dataclass(frozen=True)
 class ModelFacts:
     """A model's :class:`ModelInfo` as a plain value that pickles: what a worker process needs to run the pipeline's
@@ -123,6 +134,7 @@ class ModelFacts:
     name: str
     endpoint: str | None
     context_window: int
+    flag_reasks: int = DEFAULT_FLAG_REASKS
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
@@ -184,6 +196,12 @@ class ModelBase:
     @property
     def max_concurrency(self) -> int | None:
         return None
+
+    @property
+    def flag_reasks(self) -> int:
+        """Re-asks about problems that would only be flagged that this model is worth (see
+        :data:`DEFAULT_FLAG_REASKS`)."""
+        return DEFAULT_FLAG_REASKS
 
     def facts(self) -> ModelFacts | None:
         """This model's :class:`ModelInfo` as a value another process can use, or None (the default) when the

@@ -84,7 +84,7 @@ class ScriptedModel(ModelBase):
         return estimate_tokens(text)
 
     def facts(self) -> ModelFacts:
-        return ModelFacts(self.name, self.endpoint, self.context_window)  # tokens are estimated here too
+        return ModelFacts(self.name, self.endpoint, self.context_window, self.flag_reasks)  # tokens estimated
 
     def token_scores(self) -> TokenScores:
         if self._scores is None:

@@ -21,7 +21,7 @@ from ..config import home_dir
 from ..errors import ConfigurationError, ModelError
 from ..schema_tools import plain_schema, restrict_verbatim
 from . import sampling
-from .base import ChatRequest, ChatResponse, ModelBase, TokenScores
+from .base import DEFAULT_FLAG_REASKS, ChatRequest, ChatResponse, ModelBase, TokenScores
 from .gbnf import GrammarError, schema_to_gbnf
 from .prefix import PrefixStates, common_prefix
 from .weights import EMBEDDED, Weights
@@ -223,6 +223,10 @@ class LocalModel(ModelBase):
     @property
     def max_concurrency(self) -> int:
         return 1  # one call at a time per context; more would only queue on its lock
+
+    @property
+    def flag_reasks(self) -> int:
+        return self._weights.flag_reasks if self._weights is not None else DEFAULT_FLAG_REASKS
 
     def model_path(self) -> Path:
         if self._path is None:

@@ -83,7 +83,7 @@ class OpenAIModel(ModelBase):
         return estimate_tokens(text)
 
     def facts(self) -> ModelFacts:
-        return ModelFacts(self.name, self.endpoint, self.context_window)  # tokens are estimated here too
+        return ModelFacts(self.name, self.endpoint, self.context_window, self.flag_reasks)  # tokens estimated
 
     def mode(self) -> str:
         """The response format that last worked here (or the first one to try)."""
