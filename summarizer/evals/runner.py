@@ -45,6 +45,18 @@ def _scorers(suite: Suite) -> list[BoundScorer]:
     return build_scorers(specs)
 
 
+def _thresholds(suite: Suite, fail_under: dict[str, float] | None,
+                names: list[str]) -> dict[Literal["suite", "cli"], dict[str, float]]:
+    """The suite's thresholds and the command line's, each on a scorer the suite has (else a SuiteError)."""
+    thresholds: dict[Literal["suite", "cli"], dict[str, float]] = {"suite": suite.thresholds, "cli": fail_under or {}}
+    for source, table in thresholds.items():
+        for key in table:
+            if key.partition("@")[0] not in names:
+                raise SuiteError(f"threshold on {key!r} ({source}): that scorer is not in this suite's scorers "
+                                 f"({', '.join(names)})")
+    return thresholds
+
+
 def _produce(system: System, case: Case, cache: SummaryCache | None, suite: Suite,
              gate: threading.Semaphore) -> tuple[Summary | None, CaseError | None, float]:
     started = time.perf_counter()
@@ -86,13 +98,7 @@ def run_suite(
     cases = load_cases(spec_suite, limit)
     scorers = _scorers(spec_suite)
     names = [s.name for s in scorers]
-    thresholds: dict[Literal["suite", "cli"], dict[str, float]] = {"suite": spec_suite.thresholds,
-                                                                   "cli": fail_under or {}}
-    for source, table in thresholds.items():
-        for key in table:
-            if key.partition("@")[0] not in names:
-                raise SuiteError(f"threshold on {key!r} ({source}): that scorer is not in this suite's scorers "
-                                 f"({', '.join(names)})")
+    thresholds = _thresholds(spec_suite, fail_under, names)
     systems = [make_system(name) for name in systems_names]  # unknown model names fail here, before any work
     store: SummaryCache | None = cache if isinstance(cache, SummaryCache) else (SummaryCache() if cache else None)
     workers = concurrency or spec_suite.concurrency
@@ -181,13 +187,7 @@ def rescore(report: Report, suite: Suite | str | os.PathLike[str] | None = None,
         spec_suite = suite if isinstance(suite, Suite) else load_suite(suite)
     scorers = _scorers(spec_suite)
     names = [s.name for s in scorers]
-    thresholds: dict[Literal["suite", "cli"], dict[str, float]] = {"suite": spec_suite.thresholds,
-                                                                   "cli": fail_under or {}}
-    for source, table in thresholds.items():
-        for key in table:
-            if key.partition("@")[0] not in names:
-                raise SuiteError(f"threshold on {key!r} ({source}): that scorer is not in the scorers "
-                                 f"({', '.join(names)})")
+    thresholds = _thresholds(spec_suite, fail_under, names)
     cases = {c.id: c for c in report.cases}
     baselines = set(report.spec.baselines)
     results = []
