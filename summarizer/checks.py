@@ -17,7 +17,7 @@ from functools import cached_property
 from .attribution import SPEECH_VERBS, Attributions, Source, agrees, name_keys
 from .figures import Figure, competing_figures
 from .grounding import content_words, sentence_spans, support
-from .hedges import cues, dropped_qualifiers, hedged_words, keeps_hedge, labels
+from .hedges import cues, dropped_qualifiers, hedged_words, keeps_hedge, labels, shared_words
 from .injection import guard
 from .numbers import absent_numbers, extract_numbers, number_forms
 from .schema import Flag, FlagKind, field_label
@@ -282,8 +282,9 @@ class ArticleChecks:
                 own = _ARTICLE_SAYS.sub("", sentence)  # "The article reports that ...": no source but the article
                 if len(content_words(own)) < FREE_HEDGE_WORDS or keeps_hedge(own) or _SOURCED.search(own):
                     continue
-                best = max(range(len(self._sentences)), key=lambda i: support(own, self._sentences[i]), default=None)
-                if best is None or support(own, self._sentences[best]) < FREE_HEDGE_SUPPORT:
+                scores = [support(own, a) for a in self._sentences]
+                best = max(range(len(scores)), key=scores.__getitem__, default=None)
+                if best is None or scores[best] < FREE_HEDGE_SUPPORT:
                     continue
                 shown = sentence if len(sentence) <= 80 else sentence[:77].rstrip() + "…"
                 found = self._free_hedge(name, shown, own, best) or self._free_source(name, shown, own, best)
@@ -325,9 +326,7 @@ class ArticleChecks:
         killing", whose words are about what follows). Words are shared by their first four letters, as in
         :func:`summarizer.hedges.hedged_words`."""
         passage = self.article[span[0]:span[1]]
-        said = set(content_words(sentence))
-        words = list(re.finditer(r"\w+", passage))
-        shared = [i for i, m in enumerate(words) if m.group().lower()[:4] in said]
+        words, shared = shared_words(passage, sentence)
         mine = [i for i, m in enumerate(words) if source.start - span[0] <= m.start() < source.end - span[0]]
         if not mine:
             return False

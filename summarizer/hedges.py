@@ -104,9 +104,7 @@ def hedged_words(passage: str, sentence: str) -> Cue | None:
     :data:`_SHARED_GAP` words apart), or up to :data:`_SHARED_GAP` words before one (a hedge bears on what follows
     it: "has reportedly been killed", "appear to reveal"). A cue elsewhere in a long sentence (FRANK's copy runs
     captions and sentences together) concerns something else."""
-    said = set(content_words(sentence))
-    words = list(re.finditer(r"\w+", passage))
-    shared = [i for i, m in enumerate(words) if m.group().lower()[:4] in said]
+    words, shared = shared_words(passage, sentence)
     if not shared:
         return None
     runs: list[list[int]] = [[shared[0]]]
@@ -123,6 +121,14 @@ def hedged_words(passage: str, sentence: str) -> Cue | None:
         if found:
             return found[0]
     return None
+
+def shared_words(passage: str, sentence: str) -> tuple[list[re.Match[str]], list[int]]:
+    """``passage``'s words, and the indices of those ``sentence`` shares with it (content words, by their first four
+    letters)."""
+    said = set(content_words(sentence))
+    words = list(re.finditer(r"\w+", passage))
+    return words, [i for i, m in enumerate(words) if m.group().lower()[:4] in said]
+
 
 #: Words between two shared words that still make one run (see :func:`hedged_words`).
 _SHARED_GAP = 4
