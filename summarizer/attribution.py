@@ -225,9 +225,9 @@ class Attributions:
     def _opening_name(self, sentence: int) -> tuple[int, int, str] | None:
         """The name that opens sentence ``sentence`` (its subject, which a pronoun later in it stands for), if one
         does."""
-        start = self.sentences[sentence][0]
-        start += len(self.article[start:self.sentences[sentence][1]]) - len(
-            self.article[start:self.sentences[sentence][1]].lstrip())
+        start, end = self.sentences[sentence]
+        text = self.article[start:end]
+        start += len(text) - len(text.lstrip())
         i = bisect.bisect_left(self._mention_spans, (start,))
         if i < len(self._mention_spans) and self._mention_spans[i][0] == start:
             mention = self._mention_spans[i]
