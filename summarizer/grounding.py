@@ -228,6 +228,21 @@ def restates(new: str, old: str) -> bool:
     return sum(w not in known for w in said) <= max(1, int(RESTATE_NEW_SHARE * len(said)))
 
 
+def new_words(new: str, old: str) -> list[str]:
+    """The words of ``new`` that ``old`` does not have, as :func:`restates` compares them (numbers by value, other
+    content words by their first four letters), in order and each once: what a re-ask names."""
+    from .numbers import extract_numbers
+
+    values = {n.value for n in extract_numbers(old)}
+    out = [n.text for n in extract_numbers(new) if n.value not in values]
+    known = {w[:4] for w in _COPY_WORD.findall(old.lower())}
+    for word in _COPY_WORD.findall(new):
+        low = word.lower()
+        if low not in _FUNCTION_WORDS and not low.isdigit() and low[:4] not in known and word not in out:
+            out.append(word)
+    return out
+
+
 def support(statement: str, evidence: str) -> float:
     """The share of ``statement``'s content words that ``evidence`` holds, by their first four letters (so
     "revealed" covers "revelations" and "parks" covers "parking"); 1.0 for a statement with none."""

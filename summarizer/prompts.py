@@ -1,13 +1,15 @@
 """Prompt templates: files under ``prompts/<name>/`` rendered with Jinja2, versioned by their content.
 
-Each prompt is a folder with ``system.jinja``, ``user.jinja`` and ``reask.jinja``. Its version is
-``<name>-<first 10 hex digits of the SHA-256 of its files>``, so editing a template changes the version, which is part
-of every cache key and every report.
+Each prompt is a folder with ``system.jinja``, ``user.jinja`` and ``reask.jinja``, and optionally ``examples.json``:
+worked examples sent as chat turns before the question (each a ``context`` for the user template and the ``answer``
+the assistant gives). Its version is ``<name>-<first 10 hex digits of the SHA-256 of its files>``, so editing a
+template or an example changes the version, which is part of every cache key and every report.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -19,6 +21,7 @@ import jinja2
 from .errors import ConfigurationError
 
 _FILES = ("system.jinja", "user.jinja", "reask.jinja")
+_EXAMPLES = "examples.json"
 
 
 @cache
@@ -37,9 +40,19 @@ class Prompt:
     name: str
     version: str
     templates: dict[str, jinja2.Template]
+    #: Worked examples (``examples.json``): each a ``context`` for the user template and the ``answer`` (JSON).
+    examples: tuple[dict[str, Any], ...] = ()
 
     def render(self, which: str, **context: Any) -> str:
         return self.templates[which].render(**context).strip()
+
+    def example_turns(self) -> list[dict[str, str]]:
+        """The worked examples as chat turns: the user message each context renders to, then its answer."""
+        turns = []
+        for example in self.examples:
+            turns.append({"role": "user", "content": self.render("user", **example["context"])})
+            turns.append({"role": "assistant", "content": json.dumps(example["answer"], ensure_ascii=False)})
+        return turns
 
     def instructions(self) -> str:
         """The system message without its schema: the prompt's own words, which an answer must never repeat."""
@@ -68,7 +81,17 @@ def _load(name: str, directory: Path, files: tuple[str, ...] = _FILES) -> Prompt
             raise ConfigurationError(f"prompt {name!r} is missing {path}")
         digest.update(filename.encode() + b"\0" + path.read_bytes() + b"\0")
         templates[filename.removesuffix(".jinja")] = env.get_template(filename)
-    return Prompt(name=name, version=f"{name}-{digest.hexdigest()[:10]}", templates=templates)
+    examples: list[dict[str, Any]] = []
+    if (path := folder / _EXAMPLES).is_file():
+        digest.update(_EXAMPLES.encode() + b"\0" + path.read_bytes() + b"\0")
+        try:
+            examples = json.loads(path.read_text(encoding="utf-8"))
+            if not all(isinstance(e, dict) and {"context", "answer"} <= e.keys() for e in examples):
+                raise ValueError("each example needs a 'context' and an 'answer'")
+        except ValueError as exc:
+            raise ConfigurationError(f"prompt {name!r}: {path} is not a list of examples: {exc}") from exc
+    return Prompt(name=name, version=f"{name}-{digest.hexdigest()[:10]}", templates=templates,
+                  examples=tuple(examples))
 
 
 _INSTRUCTIONS: dict[str, str] = {}

@@ -161,6 +161,30 @@ def test_grammar_keeps_length_bounds() -> None:
     assert 5 <= len(answer["headline"]) <= 40
 
 
+CHINESE = "\u5317\u4eac\u662f\u4e2d\u56fd\u7684\u9996\u90fd (Beijing is the capital of China)"
+
+
+def test_a_latin_string_keeps_other_scripts_out() -> None:
+    """The restatement's grammar: SmolLM2 copies Chinese when it may, and writes Latin letters when it may not."""
+    from summarizer.models.gbnf import LATIN, PLAIN_KEY
+    from summarizer.models.local import LocalModel
+
+    model = LocalModel.from_name("local/smollm2-135m")
+
+    def text(plain: object) -> str:
+        request = ChatRequest(
+            messages=({"role": "user", "content": "Answer with JSON. Copy this text into 'text': " + CHINESE},),
+            schema={"type": "object", "properties": {"text": {"type": "string", "maxLength": 80, PLAIN_KEY: plain}},
+                    "required": ["text"]},
+            max_tokens=96,
+        )
+        return str(json.loads(model.complete(request).content)["text"])
+
+    assert "\u5317\u4eac" in text(True)
+    latin = text(LATIN)
+    assert latin.strip() and all(ord(ch) < 0x370 or 0x1E00 <= ord(ch) < 0x2C00 for ch in latin), latin
+
+
 #: The mode llama.cpp's server takes for batch bodies: ``json_object`` with the schema attached (it refuses
 #: ``json_schema``; plain ``json_object`` leaves a 135M model to guess the schema, and it never does).
 MODE = "json_object_schema"

@@ -161,3 +161,81 @@ def test_a_restatement_cut_off_at_the_grammars_bound_is_not_kept(seed: str) -> N
     answer = json.dumps({"statements": [cut, "The US assesses 3,000 or more."]})
     s, _ = _summarize(seed, _copies(seed), answer, answer)
     assert s.claims[0].statement == NIS_SENTENCE and s.claims[0].copies_evidence
+
+
+def test_a_restatement_may_name_its_speaker_where_the_copy_did_not() -> None:
+    """Longer than the copy by the speaker's name and no more: no longer "not shorter", as a restatement that is no
+    copy and says nothing new is what the restatement is for."""
+    from summarizer.pipeline import _not_restated, _restated_bound, _restated_needs
+    from summarizer.schema import Claim, Evidence
+
+    quote = ("The zoo had received 'a number of eyewitness accounts' that indicate the 'strong likelihood that the "
+             "child was dangled over the railing',")
+    old = Claim(statement=quote, speaker="Christopher Kuhar", kind="fact", certainty="asserted",
+                evidence=[Evidence(text=quote, start=0, end=len(quote))], copies_evidence=True)
+    bound = _restated_bound(old, _restated_needs(old))
+    named = ("Christopher Kuhar says the zoo received eyewitness accounts that indicate a strong likelihood that the "
+             "child was dangled over the railing.")
+    assert len(named) > 0.85 * len(quote) and _not_restated(named, old, bound) is None
+    longer = ("Christopher Kuhar says the zoo received eyewitness accounts, a number of eyewitness accounts, that "
+              "indicate a strong likelihood, a strong likelihood, that the child was dangled over the railing.")
+    assert "longer than the sentence" in (_not_restated(longer, old, 300) or "")
+    # garbled: words left out with an ellipsis the copy did not have
+    assert "ellipsis" in (_not_restated("The zoo received accounts...the child was dangled.", old, bound) or "")
+    # garbled in the writing, as the default model garbles long copies
+    assert "runs words" in (_not_restated("The zoo received accounts,3 the child was dangled.", old, bound) or "")
+    assert "twice" in (_not_restated("The zoo says the child was dangled over the railing, the child was dangled over "
+                                     "the railing.", old, bound) or "")
+    assert "cut off" in (_not_restated("The zoo says the child was dangled, and he'll", old, bound) or "")
+    # a whole sentence that happens to end at the grammar's bound is not cut off
+    whole = "Christopher Kuhar says witnesses saw the child dangled over the railing."
+    assert _not_restated(whole, old, len(whole)) is None
+    assert "cut off" in (_not_restated(whole.rstrip("."), old, len(whole) - 1) or "")
+
+
+def test_a_restatement_of_latin_text_is_written_in_latin_letters(seed: str) -> None:
+    """The coder model slips Chinese words into English restatements ("a phone call" -> "a电话"): its grammar keeps
+    other scripts out when the copy and its speaker are Latin text (see test_local_models for the real model)."""
+    from summarizer.models.gbnf import LATIN
+    from summarizer.pipeline import _not_restated
+
+    s, model = _summarize(seed, _copies(seed), json.dumps({"statements": ["x", "y"]}), json.dumps(
+        {"statements": ["x"]}))
+    items = model.requests[1].grammar_schema()["properties"]["statements"]["prefixItems"]  # type: ignore[misc]
+    assert [item[PLAIN_KEY] for item in items] == [LATIN, LATIN]
+    assert "letters" in (_not_restated("North Korea sent 1,500 soldiers to \u4fc4\u7f57\u65af.", s.claims[0], 200)
+                         or "")
+
+
+def test_the_words_a_restatement_adds_are_named() -> None:
+    from summarizer.grounding import new_words
+
+    old = "Iraqi forces, supported by US-led air strikes, have captured large areas from the terrorist group."
+    # by their first four letters, as restates() compares them: "territory" passes for "terrorist"
+    assert new_words("Iraq forces have captured substantial territory from ISIS.", old) == ["substantial", "ISIS"]
+    assert new_words("Iraqi forces captured 300 areas.", old) == ["300"]
+    assert new_words("Iraqi forces captured large areas.", old) == []
+
+
+def test_the_restatement_shows_its_worked_examples_as_chat_turns(seed: str, tmp_path: Any) -> None:
+    """A 1.5B model follows examples it has answered itself far better than examples in the instructions: replayed
+    on 29 copies of an attribution-suite run it kept 6 restatements without them and 12 with them."""
+    import pytest
+
+    from summarizer.errors import ConfigurationError
+    from summarizer.prompts import Prompt
+
+    _, model = _summarize(seed, _copies(seed), json.dumps({"statements": ["x", "y"]}), json.dumps({"statements": []}))
+    messages = model.requests[1].messages
+    prompt = Prompt.load("restate")
+    assert [m["role"] for m in messages] == ["system", *["user", "assistant"] * len(prompt.examples), "user"]
+    assert json.loads(messages[2]["content"]) == prompt.examples[0]["answer"]
+    assert "1. Firefighters battled" in messages[1]["content"] and "Meanwhile, South Korea" in messages[-1]["content"]
+    # a broken examples file is a configuration error that names it, not a crash mid-summary
+    folder = tmp_path / "restate"
+    folder.mkdir()
+    for name in ("system.jinja", "user.jinja", "reask.jinja"):
+        (folder / name).write_text("x")
+    (folder / "examples.json").write_text('[{"context": {}}]')
+    with pytest.raises(ConfigurationError, match=r"examples\.json"):
+        Prompt.load("restate", tmp_path)

@@ -21,8 +21,11 @@ from typing import Any
 CONTAINS_KEY = "x-contains"
 
 #: Extension key: a string of free text that may not hold "[", "{" or "}" (the prompt's passage marks, "[P3]", are
-#: not text to copy into a summary, nor is the JSON of a claim).
+#: not text to copy into a summary, nor is the JSON of a claim). Its value :data:`LATIN` also keeps out letters of
+#: scripts other than Latin (Greek, Cyrillic, CJK...; punctuation, currency signs and accented Latin letters stay):
+#: for text said again from Latin-script text, where a small model's slips into Chinese are not a translation.
 PLAIN_KEY = "x-plain"
+LATIN = "latin"
 
 #: llama.cpp refuses repetition counts above this (``MAX_REPETITION_THRESHOLD`` in llama-grammar.cpp).
 MAX_REPETITION = 2000
@@ -35,6 +38,7 @@ _BASE_RULES = {
     # an escape sequence.
     "char": r'[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})',
     "plainchar": r'[^"\\\x7F\x00-\x1F[{}] | "\\" ["\\/bfnrt]',  # no "\u007b" for "{" either
+    "latinchar": r'[^"\\\x7F\x00-\x1F[{}\u0370-\u1DFF\u2C00-\uFFFF\U00010000-\U0010FFFF] | "\\" ["\\/bfnrt]',
     # A character that does not go on a word: what may follow a required text ("said", not "Believer").
     # (not a bracket or a brace either: it stands beside free text too)
     "wordend": r'[^"\\\x7F\x00-\x1F[{}a-zA-Z0-9] | "\\" ["\\/bfnrt]',
@@ -216,7 +220,8 @@ class _Converter:
 
     def _string(self, node: dict[str, Any], hint: str) -> str:
         low, high = int(node.get("minLength", 0)), node.get("maxLength")
-        char = "plainchar" if node.get(PLAIN_KEY) else "char"
+        plain = node.get(PLAIN_KEY)
+        char = "latinchar" if plain == LATIN else "plainchar" if plain else "char"
         if node.get(CONTAINS_KEY):
             return self._containing(node[CONTAINS_KEY], high, hint, char)
         if low == 0 and high is None and char == "char":
