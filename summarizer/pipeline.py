@@ -537,10 +537,10 @@ def _restated(job: _Job, claims: list[Claim]) -> Steps[list[Claim | None]]:
 
 
 def _not_restated(restated: str, old: Claim, bound: int) -> str | None:
-    """Why ``restated`` cannot replace ``old``'s copied statement, as the re-ask tells the model (None: it can,
-    unless the checks find something new in it): empty, cut off, garbled (an ellipsis, words run together or said
-    twice, another script), a copy again, more than the copy said (a
-    number, words of another passage), or longer than the copy and its speaker's name."""
+    """Why ``restated`` cannot replace ``old``'s copied statement, worded for the model (a re-ask, when
+    :data:`RESTATE_ATTEMPTS` allows one) and the debug log (None: it can, unless the checks find something new in
+    it): empty, cut off, garbled (an ellipsis, words run together or said twice, another script), a copy again, more
+    than the copy said (a number, words of another passage), or longer than the copy and its speaker's name."""
     statement = " ".join(unmarked(restated).split())
     evidence = " ".join(e.text for e in old.evidence)
     speaker = old.speaker or ""
