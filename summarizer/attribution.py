@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from .grounding import sentence_spans
+from .grounding import sentence_spans, support
 
 
 def _set(words: str) -> frozenset[str]:
@@ -117,6 +117,11 @@ class Source:
     end: int
     cue: str
     name: str
+
+
+#: Share of a statement's content words one quotation of its evidence must hold for the statement to be that
+#: quotation's (see :meth:`Attributions.of_statement`).
+QUOTATION_SUPPORT = 0.5
 
 
 @dataclass(frozen=True)
@@ -289,6 +294,46 @@ class Attributions:
             if src is not None and not (src.cue == "quote" and own is not None):  # inherited: the own cue wins
                 return src
         return own
+
+    def _inner_quotations(self, start: int, end: int) -> list[tuple[_Quotation, Source]]:
+        """The closed quotations inside ``[start, end)`` that have a source of their own (an opening or closing
+        cue, not one inherited from another quotation), with it."""
+        out = []
+        first = bisect.bisect_left(self._quotation_ends, start + 1)
+        for i in range(first, len(self._quotations)):
+            q = self._quotations[i]
+            if q.start >= end:
+                break
+            if q.closed and start <= q.start and q.end <= end and (src := self._own(i)) is not None:
+                out.append((q, src))
+        return out
+
+    def sources_within(self, start: int, end: int) -> list[Source]:
+        """Every source the span ``[start, end)`` cites: :meth:`of`'s first, then those of its quotations that
+        have their own cue (a caption run into a quotation: "Founder Yen Reis says … 'I may have backed out,'
+        said beauty blogger Amber Katz"), each name once."""
+        found = [self.of(start, end), *(src for _, src in self._inner_quotations(start, end))]
+        seen: dict[str, Source] = {}
+        for src in found:
+            if src is not None:
+                seen.setdefault(src.name.lower(), src)
+        return list(seen.values())
+
+    def of_statement(self, start: int, end: int, statement: str) -> Source | None:
+        """The source the article gives for ``statement``, cited from the span ``[start, end)``: :meth:`of`'s,
+        unless the statement's words are those of one quotation inside the span that has a source of its own
+        (at least :data:`QUOTATION_SUPPORT` of them, and more than the rest of the span holds): then that
+        quotation's. Copy where captions run into the text puts several sources in one sentence."""
+        base = self.of(start, end)
+        best: tuple[float, Source] | None = None
+        for q, src in self._inner_quotations(start, end):
+            if base is not None and src.name.lower() == base.name.lower():
+                continue
+            inside = support(statement, self.article[q.start:q.end])
+            outside = support(statement, self.article[start:q.start] + " " + self.article[q.end:end])
+            if inside >= QUOTATION_SUPPORT and inside > outside and (best is None or inside > best[0]):
+                best = (inside, src)
+        return best[1] if best is not None else base
 
     def sources(self) -> list[Source]:
         """Every distinct source the article cites, by resolved name, in order of first appearance."""

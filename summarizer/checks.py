@@ -127,8 +127,10 @@ class ArticleChecks:
         return bool(self.injection.planted) and any(self.injection.covers(s, e) for s, e in claim.spans)
 
     def source_of(self, claim: ClaimView) -> Source | None:
-        """The source the article gives for the claim's first evidence span; None: the article's own voice."""
-        return self.attributions.of(*claim.spans[0]) if claim.spans else None
+        """The source the article gives for the claim's first evidence span, as its statement reads it (a quotation
+        of its own inside the span: :meth:`~summarizer.attribution.Attributions.of_statement`); None: the article's
+        own voice."""
+        return self.attributions.of_statement(*claim.spans[0], claim.statement) if claim.spans else None
 
     # -- the checks -----------------------------------------------------------------------------------------------
 
@@ -172,7 +174,7 @@ class ArticleChecks:
         for i, c in enumerate(claims):
             if not c.spans or self.planted_evidence(c):
                 continue
-            sources = [self.attributions.of(s, e) for s, e in c.spans]
+            sources = [self.attributions.of_statement(s, e, c.statement) for s, e in c.spans]
             passage = " ".join(self.article[s:e] for s, e in c.spans)
             if agrees(c.speaker, sources, passage, self.attributions):
                 continue

@@ -31,7 +31,8 @@ _CUE = re.compile(f"(?P<assessment>{_ASSESSMENT})|(?P<hedge>{_HEDGE})", re.IGNOR
 #: Words a statement may use to keep an evidence's hedge or assessment in its own words.
 _KEPT = re.compile(_HEDGE + r"|\b(?:assess(?:es|ed|ment)?|believes?|believed|estimates?|estimated|suspects?|"
                    r"suspected|judges?|says?|said|thinks?|according\s+to|claims?|claimed|warns?|warned|"
-                   r"feared?|concern(?:ed|s)?|expects?|expected|hope[sd]?|hoping)\b", re.IGNORECASE)
+                   r"feared?|concern(?:ed|s)?|expects?|expected|predicts?|predicted|forecasts?|hope[sd]?|hoping)\b",
+                   re.IGNORECASE)
 _QUALIFIER = re.compile(r"\b(?:at\s+least|at\s+most|more\s+than|fewer\s+than|less\s+than|over|under|up\s+to|"
                         r"as\s+many\s+as|as\s+few\s+as|about|around|roughly|approximately|nearly|almost|some|an?\s+"
                         r"estimated|estimated|close\s+to)\s+$", re.IGNORECASE)

@@ -8,8 +8,10 @@ endpoint that ignores the instruction), and is located like any quote.
 Where decoding is constrained by a grammar, :func:`decoding_schema` goes further and writes the library's own
 reading of each passage into the schema, so that the answer cannot contradict what the checks would flag:
 
-* the speaker of a claim on a passage is the source the attribution reader gives it (its fullest mention); a
-  passage the article states itself takes null; a quotation whose speaker the reader cannot place takes null or
+* the speaker of a claim on a passage is the source the attribution reader gives it (its fullest mention), or
+  the own source of a quotation inside it (captions run into a quotation: the check reads the claim's statement to
+  tell which, :meth:`~summarizer.attribution.Attributions.of_statement`); a passage the article states itself
+  takes null; a quotation whose speaker the reader cannot place takes null or
   a person the passage names;
 * a claim's kind and certainty are those its passage bears out (:func:`~summarizer.hedges.labels`): a passage
   with a hedge or an assessment cue is never ``asserted`` and never a ``fact``, one without is never ``assessed``
@@ -139,10 +141,10 @@ def decoding_schema(schema: dict[str, Any], passages: Passages, checks: ArticleC
         if checks.planted_evidence(ClaimView("", None, ((start, end),))):
             continue
         text = passages.text[s:e]
-        source = attributions.of(start, end)
+        cited = attributions.sources_within(start, end)
         speakers: list[str | None]
-        if source is not None:  # the source as the library reads it, its fullest mention
-            speakers = [source.name]
+        if cited:  # the source as the library reads it, its fullest mention (and its quotations' own sources)
+            speakers = [c.name for c in cited]
         elif QUOTATION_MARK.search(text):  # a quotation whose speaker the reader could not place: null, or a person
             # the passage itself names (what the speaker check accepts there)
             speakers = [None, *(n for n in names if looks_like_person(n) and agrees(n, [None], text, attributions))]

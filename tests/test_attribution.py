@@ -291,3 +291,32 @@ def test_the_speaker_choices_offered_to_a_grammar_are_the_articles_names(seed: s
                          "Secretary of Defense Lloyd Austin")
     assert "Ukrainian President Volodymyr Zelensky" in names and "the National Intelligence Service" in names
     assert not {"he", "they", "The article"} & set(names)
+
+
+def test_a_quotation_with_its_own_cue_in_a_sentence_of_captions_is_its_speakers() -> None:
+    """FRANK 691bac0b53a9: captions lost their full stops, so one sentence holds "Founder Yen Reis, pictured, says
+    she gets …" and "'If I hadn't had [my friend's] testimonial beforehand, I may have backed out …,' said beauty
+    blogger Amber Katz". A claim made of the quotation's words is Amber Katz's; one made of the caption's is Yen
+    Reis's; the grammar offers both; the speaker check reads the statement to tell which."""
+    from summarizer.checks import ArticleChecks, ClaimView
+
+    article = (Path(__file__).resolve().parents[1] / "evals" / "attribution" / "691bac0b53a9.txt").read_text(
+        encoding="utf-8")
+    reader = Attributions(article)
+    at = article.index("I may have backed out")
+    span = next((s, e) for s, e in reader.sentences if s <= at < e)
+    assert [s.name for s in reader.sources_within(*span)] == ["Founder Yen Reis", "beauty blogger Amber Katz"]
+    katz = "Amber Katz says she may have backed out of the treatment when she saw the waiver."
+    reis = "Yen Reis gets her company's signature skin treatment two to three times a week."
+    assert reader.of(*span).name == "Founder Yen Reis"  # the span alone: its first cue
+    by_statement = reader.of_statement(*span, katz)
+    assert by_statement is not None and by_statement.name == "beauty blogger Amber Katz"
+    assert article[by_statement.start:by_statement.end] == "beauty blogger Amber Katz"  # verifiable offsets
+    assert reader.of_statement(*span, reis).name == "Founder Yen Reis"  # type: ignore[union-attr]
+    checks = ArticleChecks(article, "")
+    speaker_flags = [f for f in checks.review("", "", [ClaimView(katz, "Founder Yen Reis", (span,))])
+                     if f.kind.value == "speaker"]
+    assert speaker_flags and "Amber Katz" in speaker_flags[0].reason
+    assert not [f for f in checks.review("", "", [ClaimView(katz, "beauty blogger Amber Katz", (span,)),
+                                                  ClaimView(reis, "Founder Yen Reis", (span,))])
+                if f.kind.value == "speaker"]

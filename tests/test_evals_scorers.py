@@ -99,6 +99,24 @@ def test_a_hope_keeps_a_hedge_for_gold() -> None:
     assert [r.status for r in evaluate_checks(case, summary_of(article, experiment, text=flat))] == ["fail"]
 
 
+def test_a_prediction_keeps_a_hedge_as_an_expectation_does() -> None:
+    """FRANK 23a0f5d45517: Stofan, "I think we're going to have strong indications of life beyond Earth within a
+    decade". "NASA scientist predicts strong evidence of alien life within a decade" says whose forecast it is, as
+    "expects" would; "Strong evidence of alien life will be found within a decade" states it."""
+    from summarizer.evals.suite import Case, GoldCheck
+    from summarizer.hedges import keeps_hedge
+
+    article = (ATTRIBUTION / "23a0f5d45517.txt").read_text(encoding="utf-8")
+    case = Case(id="23", article=article, checks=[GoldCheck(id="alien", type="hedge", topic=["alien life"])])
+    lede = "we may be close to finding evidence of alien life, a NASA scientist says."
+    anchor = claim("A NASA scientist says we may be close to finding evidence of alien life.", [lede],
+                   speaker="a NASA scientist")
+    for headline, status in (("NASA scientist predicts strong evidence of alien life within a decade", "pass"),
+                             ("Strong evidence of alien life will be found within a decade", "fail")):
+        assert [r.status for r in evaluate_checks(case, summary_of(article, anchor, headline=headline))] == [status]
+        assert keeps_hedge(headline) == (status == "pass")
+
+
 def test_gold_reads_claim_speakers_for_numbers_and_quotes(seed: str) -> None:
     wrong_quote = claim("They are fair game.", [FAIR_GAME], speaker="Lloyd Austin, Secretary of Defense",
                         kind="quote")

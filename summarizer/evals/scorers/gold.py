@@ -30,7 +30,7 @@ Status = Literal["pass", "fail", "missing"]
 HEDGE_CUES = re.compile(
     r"\b(may|might|could|would|possibl\w*|probab\w*|likely|unlikely|unclear|not yet|assess\w*|believ\w*|"
     r"uncertain|whether|reportedly|appear\w*|seem\w*|suggest\w*|potential\w*|if|"
-    r"left to be seen|unconfirmed|alleg\w*|hope[sd]?|hoping|expect\w*)\b",
+    r"left to be seen|unconfirmed|alleg\w*|hope[sd]?|hoping|expect\w*|predict\w*|forecast\w*)\b",
     re.IGNORECASE,
 )
 
