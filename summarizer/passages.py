@@ -11,8 +11,7 @@ reading of each passage into the schema, so that the answer cannot contradict wh
 * the speaker of a claim on a passage is the source the attribution reader gives it (its fullest mention), or
   the own source of a quotation inside it (captions run into a quotation: the check reads the claim's statement to
   tell which, :meth:`~summarizer.attribution.Attributions.of_statement`); a passage the article states itself
-  takes null; a quotation whose speaker the reader cannot place takes null or
-  a person the passage names;
+  takes null; a quotation whose speaker the reader cannot place takes null or a person the passage names;
 * a claim's kind and certainty are those its passage bears out (:func:`~summarizer.hedges.labels`): a passage
   with a hedge or an assessment cue is never ``asserted`` and never a ``fact``, one without is never ``assessed``
   nor ``hedged``; ``quote`` needs a quotation, ``denied`` a denial, and so on;
