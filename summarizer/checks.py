@@ -60,10 +60,10 @@ class Finding:
 class ArticleChecks:
     """Every check against one article, its readings made once (the attribution reader only when a claim needs it)."""
 
-    def __init__(self, article: str, instructions: str) -> None:
+    def __init__(self, article: str, instructions: str, described: str = "") -> None:
         self.article = article
         self.numbers = number_forms(article)
-        self.injection = guard(article, instructions)
+        self.injection = guard(article, instructions, described)
         self._reviewed: dict[tuple[str, str, tuple[ClaimView, ...], tuple[int, int] | None], list[Finding]] = {}
 
     @cached_property
@@ -158,8 +158,7 @@ class ArticleChecks:
             index = _claim_index(f.field)
             # a claim whose evidence is planted is rejected whole: its words are no reason to refuse the answer
             refuse = f.strong and index not in planted_claims
-            out.append(Finding(FlagKind.INJECTION, f.field, index, f.text, problem=f.problem,
-                               reason="repeats a word of text planted in the article as instructions to the model",
+            out.append(Finding(FlagKind.INJECTION, f.field, index, f.text, problem=f.problem, reason=f.reason,
                                costly=f.strong, refuse=refuse))
         for i in sorted(planted_claims):
             out.append(Finding(FlagKind.INJECTION, f"claims[{i}].quotes", i, claims[i].statement, costly=True,

@@ -74,7 +74,7 @@ def summary_steps(text: str, llm: ModelInfo, options: SummarizeOptions) -> Steps
     """Summarise a checked article (see :func:`~summarizer.article.coerce_article`) into a verified Summary."""
     started = time.perf_counter()
     prompt = Prompt.load("summarize")
-    job = _Job(text, llm, options, ArticleChecks(text, prompt.instructions()))
+    job = _Job(text, llm, options, ArticleChecks(text, prompt.instructions(), _descriptions(DraftSummary)))
     parts = _split(text, llm, prompt, options)
     drafts = []
     for i, span in enumerate(parts, 1):
@@ -166,6 +166,25 @@ def _system(prompt: Prompt, schema: type[BaseModel]) -> str:
 
 
 _SYSTEM: dict[tuple[str, type[BaseModel]], str] = {}
+
+
+@cache
+def _descriptions(schema: type[BaseModel]) -> str:
+    """The descriptions of ``schema``'s fields, as the prompt shows them in its JSON schema, one a line."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("description"), str):
+                found.append(node["description"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(_json_schema(schema))
+    return "\n".join(dict.fromkeys(found))
 
 
 @cache
@@ -302,13 +321,16 @@ def _view(claim: Claim) -> ClaimView:
 
 
 def _refuse_injection(job: _Job, findings: list[Finding]) -> None:
-    """The answer chosen after every attempt still follows planted instructions: no result, a typed error."""
+    """The answer chosen after every attempt still follows planted instructions, or repeats the prompt's: no
+    result, a typed error."""
     strong = [f for f in findings if f.refuse]
-    if strong:
-        planted = ", ".join(job.checks.injection.kinds) or "none found in the article"
+    if strong and job.checks.injection.planted:
         raise OutputError(f"{job.llm.name}: prompt injection: the answer followed instructions in the article after "
-                          f"{job.usage.calls} call(s) (planted: {planted}): {strong[0].problem}"[:500],
-                          attempts=job.usage.calls)
+                          f"{job.usage.calls} call(s) (planted: {', '.join(job.checks.injection.kinds)}): "
+                          f"{strong[0].problem}"[:500], attempts=job.usage.calls)
+    if strong:  # nothing planted: a leaked prompt or a chat marker
+        raise OutputError(f"{job.llm.name}: the answer repeats the prompt's instructions or chat markers after "
+                          f"{job.usage.calls} call(s): {strong[0].problem}"[:500], attempts=job.usage.calls)
 
 
 @cache
