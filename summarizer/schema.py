@@ -34,7 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: full stop, "the newspaper"), so a summary's attributions and speaker choices may differ.
 #: 9: the reader reads names out of captions run into the copy, lone first names and a pronoun's subject, so a
 #: summary's attributions and speaker choices may differ.
-SCHEMA_VERSION = "9"
+#: 10: a quotation with its own cue inside a sentence of captions is its speaker's for a claim made of its words
+#: (and a speaker choice); a field's schema description written out as the answer is flagged.
+SCHEMA_VERSION = "10"
 
 MAX_CLAIMS = 12
 MAX_QUOTES_PER_CLAIM = 2
