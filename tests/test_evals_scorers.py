@@ -14,6 +14,7 @@ from summarizer.evals.scorers.base import CaseError, ScorerSpec, build_scorers
 from summarizer.evals.scorers.gold import evaluate_checks
 from summarizer.evals.suite import SuiteError
 from summarizer.evals.systems import make_system
+from summarizer.grounding import sentences
 from summarizer.numbers import extract_numbers
 from summarizer.schema import Summary
 
@@ -115,6 +116,26 @@ def test_a_prediction_keeps_a_hedge_as_an_expectation_does() -> None:
                              ("Strong evidence of alien life will be found within a decade", "fail")):
         assert [r.status for r in evaluate_checks(case, summary_of(article, anchor, headline=headline))] == [status]
         assert keeps_hedge(headline) == (status == "pass")
+
+
+def test_a_claim_mentions_a_quote_its_evidence_holds_only_when_its_statement_is_about_it() -> None:
+    """FRANK 8a065645e574 runs captions into one sentence: an expert's quotation ('the key is the purchasing power
+    the Mirrey boasts') and "…, they can also lead to political and legal advantages, Maclean's reported". A claim
+    stating the expert's words, given to the expert, does not mention Maclean's phrase because its evidence holds
+    it; one stating Maclean's words, given to the expert, does (and fails)."""
+    from summarizer.evals.suite import Case, GoldCheck
+
+    article = (ATTRIBUTION / "8a065645e574.txt").read_text(encoding="utf-8")
+    case = Case(id="8a", article=article, checks=[GoldCheck(id="macleans", type="quote",
+                                                            text="can also lead to political and legal",
+                                                            sources=["Maclean's"])])
+    merged = next(s for s in sentences(article) if "Maclean's" in s and "purchasing power" in s)
+    expert = "An expert on the subject of Mirreyes"
+    key = claim("The key is the purchasing power the Mirrey boasts.", [merged], speaker=expert, kind="quote")
+    wrong = claim("Their displays of wealth can also lead to political and legal advantages.", [merged],
+                  speaker=expert)
+    assert [r.status for r in evaluate_checks(case, summary_of(article, key))] == ["missing"]
+    assert [r.status for r in evaluate_checks(case, summary_of(article, wrong))] == ["fail"]
 
 
 def test_gold_reads_claim_speakers_for_numbers_and_quotes(seed: str) -> None:

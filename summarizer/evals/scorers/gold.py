@@ -1,7 +1,8 @@
 """Gold checks (``number``, ``quote``, ``hedge``) evaluated on a summary, and the ``gold`` scorer.
 
 A summary *mentions* a check when one of its statements does: a claim (statement, with its speaker and certainty;
-for quotes, also its evidence) or a sentence of the headline or summary. Each check ends up:
+for quotes, also its evidence, when the statement shares a word with the phrase: evidence that runs captions
+together holds other speakers' phrases too) or a sentence of the headline or summary. Each check ends up:
 
 - ``pass``: mentioned, and every mention that names a source names the right one (and keeps the qualifier / hedge);
 - ``fail``: mentioned, but given to another source, unattributed, stripped of its qualifier, or stated flatly;
@@ -19,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from ...grounding import sentences
+from ...grounding import sentences, support
 from ...numbers import extract_numbers, parse_number, same
 from ...schema import Certainty, Summary
 from ..suite import Case, GoldCheck
@@ -103,8 +104,9 @@ def _occurrences(check: GoldCheck, mention: _Mention) -> list[int]:
     if check.type in ("quote", "own"):
         phrase = _alias_pattern(check.text or "")
         hits = [m.start() for m in phrase.finditer(mention.text)]
-        if not hits and mention.speaker and phrase.search(mention.evidence):
-            hits = [0]
+        if not hits and mention.speaker and phrase.search(mention.evidence) and \
+                support(check.text or "", mention.text) > 0:
+            hits = [0]  # a paraphrase of the phrase its evidence holds ("Kirby calls it a sign of weakness")
         return hits
     return [m.start() for t in check.topic for m in re.finditer(re.escape(t), mention.text, re.IGNORECASE)][:1]
 
