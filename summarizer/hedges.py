@@ -123,6 +123,7 @@ def hedged_words(passage: str, sentence: str) -> Cue | None:
             return found[0]
     return None
 
+
 def shared_words(passage: str, sentence: str) -> tuple[list[re.Match[str]], list[int]]:
     """``passage``'s words, and the indices of those ``sentence`` shares with it (content words, by their first four
     letters)."""

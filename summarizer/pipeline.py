@@ -28,7 +28,7 @@ from .grounding import SUPPORT_SHARE, Grounder, copies, new_words, restates, sen
 from .hedges import KEEPS, cues, qualified_figures
 from .injection import neutralize
 from .models.base import ChatRequest, ChatResponse, ModelInfo, flag_reasks_of
-from .models.gbnf import CONTAINS_KEY, LATIN, PLAIN_KEY
+from .models.gbnf import CONTAINS_KEY, LATIN, PLAIN_KEY, is_latin
 from .numbers import extract_numbers
 from .options import SummarizeOptions
 from .passages import Passages, cased, decoding_schema, unmarked
@@ -627,11 +627,6 @@ def _restated_bound(claim: Claim, needs: list[list[str]]) -> int:
     return max(bound, sum(max(map(len, n)) for n in needs) + RESTATED_CHARS[0] * len(needs))
 
 
-def _latin(text: str) -> bool:
-    """Whether ``text`` is written in Latin script (accents, punctuation and currency signs included)."""
-    return all(ord(ch) < 0x370 or 0x1E00 <= ord(ch) < 0x2C00 for ch in text)
-
-
 def _restated_grammar(schema: dict[str, Any], claims: list[Claim]) -> dict[str, Any]:
     """The restatement's schema for a grammar: one string per claim with its first figure as written (qualifier
     included) and, where its evidence is hedged, a cue or whose word it is, at most :func:`_restated_bound`
@@ -640,7 +635,7 @@ def _restated_grammar(schema: dict[str, Any], claims: list[Claim]) -> dict[str, 
     for claim in claims:
         needs = _restated_needs(claim)
         item: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": _restated_bound(claim, needs),
-                                PLAIN_KEY: LATIN if _latin(claim.statement + (claim.speaker or "")) else True}
+                                PLAIN_KEY: LATIN if is_latin(claim.statement + (claim.speaker or "")) else True}
         if needs:
             item[CONTAINS_KEY] = needs
         items.append(item)

@@ -26,6 +26,18 @@ CONTAINS_KEY = "x-contains"
 #: for text said again from Latin-script text, where a small model's slips into Chinese are not a translation.
 PLAIN_KEY = "x-plain"
 LATIN = "latin"
+#: The code points :data:`LATIN` keeps out: Greek to Mongolian and the phonetic extensions, Glagolitic to the end of
+#: the basic plane (CJK, Hangul, presentation forms), and every supplementary plane.
+NON_LATIN = ((0x0370, 0x1DFF), (0x2C00, 0xFFFF), (0x10000, 0x10FFFF))
+
+
+def is_latin(text: str) -> bool:
+    """Whether ``text`` holds no code point :data:`LATIN` keeps out (accents, punctuation and currency signs stay)."""
+    return not any(low <= ord(ch) <= high for ch in text for low, high in NON_LATIN)
+
+
+def _class_range(low: int, high: int) -> str:
+    return f"\\u{low:04X}-\\u{high:04X}" if high <= 0xFFFF else f"\\U{low:08X}-\\U{high:08X}"
 
 #: llama.cpp refuses repetition counts above this (``MAX_REPETITION_THRESHOLD`` in llama-grammar.cpp).
 MAX_REPETITION = 2000
@@ -38,7 +50,7 @@ _BASE_RULES = {
     # an escape sequence.
     "char": r'[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})',
     "plainchar": r'[^"\\\x7F\x00-\x1F[{}] | "\\" ["\\/bfnrt]',  # no "\u007b" for "{" either
-    "latinchar": r'[^"\\\x7F\x00-\x1F[{}\u0370-\u1DFF\u2C00-\uFFFF\U00010000-\U0010FFFF] | "\\" ["\\/bfnrt]',
+    "latinchar": r'[^"\\\x7F\x00-\x1F[{}' + "".join(_class_range(*r) for r in NON_LATIN) + r'] | "\\" ["\\/bfnrt]',
     # A character that does not go on a word: what may follow a required text ("said", not "Believer").
     # (not a bracket or a brace either: it stands beside free text too)
     "wordend": r'[^"\\\x7F\x00-\x1F[{}a-zA-Z0-9] | "\\" ["\\/bfnrt]',
