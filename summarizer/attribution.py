@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -312,12 +312,7 @@ class Attributions:
         """Every source the span ``[start, end)`` cites: :meth:`of`'s first, then those of its quotations that
         have their own cue (a caption run into a quotation: "Founder Yen Reis says … 'I may have backed out,'
         said beauty blogger Amber Katz"), each name once."""
-        found = [self.of(start, end), *(src for _, src in self._inner_quotations(start, end))]
-        seen: dict[str, Source] = {}
-        for src in found:
-            if src is not None:
-                seen.setdefault(src.name.lower(), src)
-        return list(seen.values())
+        return _distinct([self.of(start, end), *(src for _, src in self._inner_quotations(start, end))])
 
     def of_statement(self, start: int, end: int, statement: str) -> Source | None:
         """The source the article gives for ``statement``, cited from the span ``[start, end)``: :meth:`of`'s,
@@ -337,12 +332,9 @@ class Attributions:
 
     def sources(self) -> list[Source]:
         """Every distinct source the article cites, by resolved name, in order of first appearance."""
-        seen: dict[str, Source] = {}
         found = [self._sentence_source(i) for i in range(len(self.sentences))]
         found += [self._quotation_source(i) for i in range(len(self._quotations))]
-        for src in sorted((f for f in found if f is not None), key=lambda f: f.start):
-            seen.setdefault(src.name.lower(), src)
-        return list(seen.values())
+        return _distinct(sorted((f for f in found if f is not None), key=lambda f: f.start))
 
     def speaker_names(self) -> tuple[str, ...]:
         """The names a claim's speaker may take when decoding can enforce it: every source the reader finds, then
@@ -763,6 +755,15 @@ def _after_clause_words(words: list[re.Match[str]]) -> list[re.Match[str]]:
             return words[i + 1:]
         i = j
     return words
+
+
+def _distinct(found: Iterable[Source | None]) -> list[Source]:
+    """``found``'s sources in order, each resolved name once (the first mention kept)."""
+    seen: dict[str, Source] = {}
+    for src in found:
+        if src is not None:
+            seen.setdefault(src.name.lower(), src)
+    return list(seen.values())
 
 
 def _replace(src: Source, **changes: str) -> Source:
