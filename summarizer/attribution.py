@@ -334,8 +334,8 @@ class Attributions:
         """Every distinct source the article cites, by resolved name, in order of first appearance."""
         found = [self._sentence_source(i) for i in range(len(self.sentences))]
         found += [self._quotation_source(i) for i in range(len(self._quotations))]
-        cited: list[Source] = [f for f in found if f is not None]
-        return _distinct(sorted(cited, key=lambda f: f.start))
+        cited = sorted((f for f in found if f is not None), key=lambda f: f.start)
+        return _distinct(cited)
 
     def speaker_names(self) -> tuple[str, ...]:
         """The names a claim's speaker may take when decoding can enforce it: every source the reader finds, then
