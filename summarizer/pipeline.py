@@ -27,7 +27,7 @@ from .errors import OutputError
 from .grounding import SUPPORT_SHARE, Grounder, copies, new_words, restates, sentence_spans, support
 from .hedges import KEEPS, cues, qualified_figures
 from .injection import neutralize
-from .models.base import ChatRequest, ChatResponse, ModelInfo, flag_reasks_of
+from .models.base import ChatRequest, ChatResponse, ModelInfo, RepeatStop, flag_reasks_of
 from .models.gbnf import CONTAINS_KEY, LATIN, PLAIN_KEY, is_latin
 from .numbers import extract_numbers
 from .options import SummarizeOptions
@@ -289,7 +289,7 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
 
     draft = yield from _ask(job, prompt, messages, DraftSummary, _draft_schema(max_claims), check, passages.ids,
                             source_choices=job.checks.attributions.speaker_names, grammar_schema=tightened,
-                            resolve=passages.resolve)
+                            resolve=passages.resolve, repeat_stop=CLAIMS_LOOP)
     draft = draft.model_copy(update={"claims": draft.claims[:max_claims]})
     _refuse_injection(job, _review(job, draft, locate, part.span))  # its review was kept from check
     claims, rejected = _ground(draft, locate, part.span[0], job.checks)
@@ -333,6 +333,11 @@ def _refuse_injection(job: _Job, findings: list[Finding]) -> None:
                           f"{job.usage.calls} call(s): {strong[0].problem}"[:500], attempts=job.usage.calls)
 
 
+#: A draft loops once a claim states what an earlier claim stated (:func:`_dedupe` would drop it): a model that
+#: decodes token by token stops there (SmolLM2 wrote the seed's third statement three more times, 200 tokens).
+CLAIMS_LOOP = RepeatStop("claims", "statement")
+
+
 @cache
 def _draft_schema(max_claims: int) -> dict[str, Any]:
     """The draft's schema with the claim bound of these options (made once per bound; not to be mutated)."""
@@ -346,7 +351,7 @@ def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: t
          source_choices: Callable[[], tuple[str, ...]] | None = None,
          grammar_schema: Callable[[], dict[str, Any]] | None = None,
          resolve: Callable[[M], M] | None = None, max_attempts: int | None = None,
-         max_tokens: int | None = None) -> Steps[M]:
+         max_tokens: int | None = None, repeat_stop: RepeatStop | None = None) -> Steps[M]:
     """One conversation (:func:`~summarizer.conversation.converse`) with the options' sampling and re-ask budget;
     ``resolve`` rewrites each valid answer before it is checked (passage ids to their text)."""
     request = ChatRequest(
@@ -359,6 +364,7 @@ def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: t
         verbatim_choices=verbatim_choices,
         source_choices=source_choices,
         grammar_schema=grammar_schema,
+        repeat_stop=repeat_stop,
     )
     validate = validate_as(model_cls)
 

@@ -19,10 +19,11 @@ SYSTEM = ("You summarise news articles into claims a reader can check. Give each
           "names them, keep every hedge, and cite the passage that says it by its id. " * 4)
 
 
-def _llama() -> Any:
+def _llama(flash_attn: bool = False) -> Any:
     from llama_cpp import Llama
 
-    return Llama(model_path=str(SMOLLM2.path()), n_ctx=2048, n_threads=2, seed=0, verbose=False)
+    return Llama(model_path=str(SMOLLM2.path()), n_ctx=2048, n_threads=2, flash_attn=flash_attn, seed=0,
+                 verbose=False)
 
 
 def _prompt(llama: Any, user: str) -> tuple[list[int], int]:
@@ -96,6 +97,21 @@ def test_a_broken_state_file_is_dropped_and_the_prefix_read_again(tmp_path: Path
     assert np.allclose(_next_logits(fresh, tokens), expected, atol=1e-2)
     assert saved.stat().st_size > 0 and PrefixStates(_llama(), SMOLLM2.path(), tmp_path).prepare(
         tokens, prefix) == "disk"  # written whole again
+
+
+def test_flash_attention_keeps_states_of_its_own(tmp_path: Path, seed: str) -> None:
+    """Flash attention lays the value cache out otherwise: its states are saved beside the others, not mixed up
+    with them, and one loaded gives what reading the prompt whole with flash attention gives."""
+    plain = _llama()
+    tokens, prefix = _prompt(plain, seed[:1500])
+    assert PrefixStates(plain, SMOLLM2.path(), tmp_path).prepare(tokens, prefix) == "read"
+    expected = _next_logits(_llama(flash_attn=True), tokens)
+    assert PrefixStates(_llama(flash_attn=True), SMOLLM2.path(), tmp_path).prepare(tokens, prefix) == "read"
+    assert len(list(tmp_path.iterdir())) == 2
+    fresh = _llama(flash_attn=True)
+    assert PrefixStates(fresh, SMOLLM2.path(), tmp_path).prepare(tokens, prefix) == "disk"
+    logits = _next_logits(fresh, tokens)
+    assert int(np.argmax(logits)) == int(np.argmax(expected)) and np.allclose(logits, expected, atol=1e-2)
 
 
 def test_an_unwritable_folder_keeps_states_in_memory_only(tmp_path: Path, seed: str) -> None:

@@ -30,6 +30,15 @@ SOURCE_KEY = "x-source"
 
 
 @dataclass(frozen=True)
+class RepeatStop:
+    """When an answer loops: an item of its top-level array ``array`` whose string ``field`` repeats an earlier
+    item's (:mod:`summarizer.models.repeats`)."""
+
+    array: str
+    field: str
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     """What the pipeline asks of a model: chat messages and the JSON schema the answer must follow."""
 
@@ -50,6 +59,9 @@ class ChatRequest:
     grammar_schema: Callable[[], dict[str, Any]] | None = None
     #: Seconds before an endpoint call is given up as a (transient) timeout. None: the backend's default.
     timeout_s: float | None = None
+    #: A repeat that means the answer loops and will only repeat itself from there. A backend that decodes token by
+    #: token may stop at it and answer with the items before it; others ignore it (the caller drops repeats anyway).
+    repeat_stop: RepeatStop | None = None
 
 
 @dataclass(frozen=True)

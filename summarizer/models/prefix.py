@@ -52,7 +52,9 @@ class PrefixStates:
 
         stat = model_file.stat()
         self._llama = llama
-        self._identity = f"{model_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{llama_cpp.__version__}"
+        # flash attention lays the value cache out otherwise: a state saved with it does not load without it
+        self._identity = (f"{model_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{llama_cpp.__version__}:"
+                          f"{llama.context_params.flash_attn_type}")
         self._folder = folder
         self._memory: OrderedDict[str, bytes] = OrderedDict()
 

@@ -16,12 +16,16 @@ is replaced and llama-cpp-python samples as before.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import types
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+
+from .repeats import RepeatWatch
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,7 @@ class GrammarLast:
     """A sampler for ``Llama.generate``: penalties and greedy, the grammar asked about the chosen token first."""
 
     def __init__(self, llama: Any, grammar: Any, *, repeat_penalty: float, frequency_penalty: float,
-                 presence_penalty: float) -> None:
+                 presence_penalty: float, watch: RepeatWatch | None = None) -> None:
         import llama_cpp as c
 
         llama_cpp: Any = c  # ctypes structures and functions, typed loosely by llama-cpp-python
@@ -59,6 +63,11 @@ class GrammarLast:
         #: Tokens picked, and how many of them the grammar refused at first (the whole vocabulary then asked).
         self.tokens = 0
         self.refused = 0
+        #: Reads the answer as it grows; once it reports a repeat, the end of generation is returned instead.
+        self.watch = watch
+        self._vocab = vocab
+        self._piece_buffer = ctypes.create_string_buffer(64)
+        self._eos = int(llama.token_eos())
 
     def _fill(self, ctx: Any, idx: int) -> None:
         logits = self._c.llama_get_logits_ith(ctx.ctx, idx)
@@ -90,7 +99,17 @@ class GrammarLast:
             token = self._pick()
         self._c.llama_sampler_accept(self.grammar, token)
         self._c.llama_sampler_accept(self.chain, token)
+        if self.watch is not None and self.watch.feed_bytes(self._piece(token)):
+            return self._eos
         return token
+
+    def _piece(self, token: int) -> bytes:
+        """The token's text as bytes (a character may span tokens)."""
+        size = self._c.llama_token_to_piece(self._vocab, token, self._piece_buffer, len(self._piece_buffer), 0, False)
+        if size < 0:  # longer than the buffer: -size bytes
+            self._piece_buffer = ctypes.create_string_buffer(-size)
+            size = self._c.llama_token_to_piece(self._vocab, token, self._piece_buffer, -size, 0, False)
+        return self._piece_buffer.raw[: max(size, 0)]
 
     def close(self) -> None:
         if self.chain:
@@ -100,6 +119,17 @@ class GrammarLast:
 
     def __del__(self) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def watching(llama: Any, watch: RepeatWatch | None) -> Iterator[None]:
+    """Greedy grammar-constrained calls of ``llama`` inside this block feed ``watch`` and stop at a repeat (the
+    caller holds the model's lock: one call at a time)."""
+    llama._summarizer_watch = watch
+    try:
+        yield
+    finally:
+        llama._summarizer_watch = None
 
 
 def install(llama: Any) -> bool:
@@ -118,7 +148,8 @@ def install(llama: Any) -> bool:
             return original(*args, **kwargs)
         return GrammarLast(self, grammar, repeat_penalty=kwargs.get("repeat_penalty", 1.0),
                            frequency_penalty=kwargs.get("frequency_penalty", 0.0),
-                           presence_penalty=kwargs.get("presence_penalty", 0.0))
+                           presence_penalty=kwargs.get("presence_penalty", 0.0),
+                           watch=getattr(self, "_summarizer_watch", None))
 
     llama._init_sampler = types.MethodType(init_sampler, llama)
     return True
