@@ -148,6 +148,30 @@ def test_summaries_save_the_system_prefix_and_read_only_the_rest(seed: str) -> N
     assert evaluated and evaluated[0] < s.provenance.prompt_tokens / s.provenance.attempts - 500
 
 
+def test_worked_example_turns_are_held_with_the_system_message(seed: str) -> None:
+    """A prompt whose system message is followed by worked examples (the restatement's) shares them too: the
+    context holds them from a state, and reads only the article's own message."""
+    from summarizer import get_model
+    from summarizer.prompts import Prompt
+
+    model = get_model("local/smollm2-135m")
+    context = model._context()  # type: ignore[attr-defined]
+    examples = Prompt.load("restate").example_turns()
+    assert examples
+    messages = [{"role": "system", "content": SYSTEM}, *examples, {"role": "user", "content": seed[:600]}]
+    shared = 1 + len(examples)
+    tokens = context.chat_tokens(messages)
+    with_examples = common_prefix(tokens, context.chat_tokens(messages[:shared]))
+    assert with_examples > common_prefix(tokens, context.chat_tokens(messages[:1])) + 50
+    context.llama.reset()
+    assert context.hold_system_prefix(messages, shared) in ("read", "disk")
+    assert context.llama.n_tokens == with_examples
+    context.llama.reset()
+    assert context.hold_system_prefix(messages, shared) == "memory"
+    assert context.llama.n_tokens == with_examples
+    assert context.hold_system_prefix(messages, len(messages)) == "short"  # nothing left to read: no state
+
+
 def test_a_chat_template_that_cannot_be_rendered_here_costs_only_the_saving(seed: str,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import jinja2

@@ -172,8 +172,10 @@ def test_cli_engine_ray_exit_codes(tmp_path: Path) -> None:
 def test_an_embedded_model_runs_one_per_actor_with_the_actors_cpus_as_threads(tmp_path: Path) -> None:
     """A real embedded model (SmolLM2-135M) loaded in the actor, threads = the actor's CPUs."""
     pytest.importorskip("llama_cpp")
-    text = ("The White House said on Wednesday that at least 3,000 North Korean soldiers had moved into eastern "
-            "Russia. Officials said they were being trained for combat.")
+    # SmolLM2 grounds a claim of this text (of the same text worded the other way round, since flash attention,
+    # none: a 135M model's answer turns on one token; what is tested here is the actor, not the model)
+    text = ("At least 3,000 North Korean soldiers have moved into eastern Russia, the White House said on Wednesday. "
+            "The soldiers are being trained for combat, officials said.")
     engine = RayEngine("local/smollm2-135m", cache=False, actors=1, cpus_per_actor=2,
                        options=SummarizeOptions(max_claims=2))
     assert engine._env(2)["SUMMARIZER_THREADS"] == "2"  # what the actor's llama.cpp is told

@@ -62,6 +62,9 @@ class ChatRequest:
     #: A repeat that means the answer loops and will only repeat itself from there. A backend that decodes token by
     #: token may stop at it and answer with the items before it; others ignore it (the caller drops repeats anyway).
     repeat_stop: RepeatStop | None = None
+    #: How many leading messages every request of this kind shares (the system message and any worked-example
+    #: turns): a backend may keep the state of reading them (:mod:`summarizer.models.prefix`).
+    shared_messages: int = 1
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ class _Context:
         self.lock = threading.Lock()
         self.prefixes = PrefixStates(llama, path, home_dir() / STATES)
         self._formatter: Any = None
-        self._system_tokens: dict[str, list[int]] = {}
+        self._system_tokens: dict[tuple[tuple[str, str], ...], list[int]] = {}
 
     def tokens(self, text: str, *, bos: bool = False, special: bool = False) -> list[int]:
         return list(self.llama.tokenize(text.encode("utf-8"), add_bos=bos, special=special))
@@ -75,22 +75,23 @@ class _Context:
         prompt, added_special = self.chat_prompt(messages)
         return self.tokens(prompt, bos=not added_special, special=True)
 
-    def hold_system_prefix(self, messages: list[dict[str, str]]) -> str:
-        """Before a chat call: the context holds the tokens its system message opens the prompt with — the part
-        every article's prompt shares — from a saved state where there is one (:class:`PrefixStates`)."""
-        if not messages or messages[0].get("role") != "system":
+    def hold_system_prefix(self, messages: list[dict[str, str]], shared: int = 1) -> str:
+        """Before a chat call: the context holds the tokens its first ``shared`` messages (the system message and
+        any worked examples) open the prompt with — the part every article's prompt shares — from a saved state
+        where there is one (:class:`PrefixStates`)."""
+        if not messages or messages[0].get("role") != "system" or not 1 <= shared < len(messages):
             return "short"
         if not self.llama.metadata.get("tokenizer.chat_template"):
             return "short"  # llama-cpp-python falls back to a format of its own, which this cannot predict
         try:
             tokens = self.chat_tokens(messages)
-            system = messages[0]["content"]
-            if system not in self._system_tokens:
-                self._system_tokens[system] = self.chat_tokens(messages[:1])
+            head = tuple((m["role"], m["content"]) for m in messages[:shared])
+            if head not in self._system_tokens:
+                self._system_tokens[head] = self.chat_tokens(messages[:shared])
         except Exception as exc:  # a template this cannot render costs only what the saving would save
             log.warning("prompt prefix not saved: the chat template failed here (%s)", exc)
             return "short"
-        return self.prefixes.prepare(tokens, common_prefix(tokens, self._system_tokens[system]))
+        return self.prefixes.prepare(tokens, common_prefix(tokens, self._system_tokens[head]))
 
 
 _loaded: dict[tuple[str, int, bool], _Context] = {}
@@ -266,7 +267,7 @@ class LocalModel(ModelBase):
         watch = RepeatWatch(request.repeat_stop) if request.repeat_stop is not None else None
         with context.lock, _cpu(), sampling.watching(llama, watch):
             try:
-                context.hold_system_prefix(list(request.messages))
+                context.hold_system_prefix(list(request.messages), request.shared_messages)
                 out = llama.create_chat_completion(
                     messages=list(request.messages),
                     grammar=grammar,

@@ -54,7 +54,7 @@ class PrefixStates:
         self._llama = llama
         # flash attention lays the value cache out otherwise: a state saved with it does not load without it
         self._identity = (f"{model_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{llama_cpp.__version__}:"
-                          f"{llama.context_params.flash_attn_type}")
+                          f"{getattr(getattr(llama, 'context_params', None), 'flash_attn_type', '')}")
         self._folder = folder
         self._memory: OrderedDict[str, bytes] = OrderedDict()
 
