@@ -31,11 +31,13 @@ SOURCE_KEY = "x-source"
 
 @dataclass(frozen=True)
 class RepeatStop:
-    """When an answer loops: an item of its top-level array ``array`` whose string ``field`` repeats an earlier
-    item's (:mod:`summarizer.models.repeats`)."""
+    """When an answer loops: ``times`` items in a row of its top-level array ``array`` whose string ``field`` each
+    repeats an earlier item's (:mod:`summarizer.models.repeats`)."""
 
     array: str
     field: str
+    #: One repeat is not yet a loop: the default model repeats a claim, then goes on to a new one (measured).
+    times: int = 2
 
 
 @dataclass(frozen=True)

@@ -282,8 +282,9 @@ class LocalModel(ModelBase):
         usage = out.get("usage") or {}
         content, finish = choice["message"].get("content") or "", choice.get("finish_reason")
         if watch is not None and watch.repeated:
-            log.info("%s: stopped at %s item %d, whose %s repeats an earlier one's; the answer keeps the items before "
-                     "it", self._name, watch.rule.array, watch.item, watch.rule.field)
+            log.info("%s: stopped at %s item %d, the %d in a row whose %s repeats an earlier item's; the answer keeps "
+                     "the items before them", self._name, watch.rule.array, watch.item, watch.rule.times,
+                     watch.rule.field)
             content, finish = watch.answer, "repeat"
         return ChatResponse(
             content=content,
