@@ -333,8 +333,8 @@ def _refuse_injection(job: _Job, findings: list[Finding]) -> None:
                           f"{job.usage.calls} call(s): {strong[0].problem}"[:500], attempts=job.usage.calls)
 
 
-#: A draft loops once a claim states what an earlier claim stated (:func:`_dedupe` would drop it): a model that
-#: decodes token by token stops there (SmolLM2 wrote the seed's third statement three more times, 200 tokens).
+#: A draft loops once two claims in a row each state what an earlier claim stated (:func:`_dedupe` would drop them):
+#: a model that decodes token by token stops there (SmolLM2 wrote the seed's third statement three more times).
 CLAIMS_LOOP = RepeatStop("claims", "statement")
 
 

@@ -8,8 +8,9 @@ stops generating, and the answer is the text up to the end of the last item befo
 still open closed.
 
 One repeat is not a loop: the default model, on one of ten frank-valid articles, repeated its fourth claim as its
-fifth and then wrote a new sixth. After two repeats in a row neither model wrote anything new (16 drafts, both
-models; ``bench/README.md``). Endpoints do not stop early (their answer arrives whole); the pipeline drops repeats.
+fifth and then wrote a new sixth. After two repeats in a row the default model wrote nothing new (10 drafts);
+SmolLM2 did once in 6 (two near-identical statements, then a third repeat), lost to the stop (``bench/README.md``).
+Endpoints do not stop early (their answer arrives whole); the pipeline drops repeats.
 """
 
 from __future__ import annotations
