@@ -104,7 +104,9 @@ class GrammarLast:
         return token
 
     def _piece(self, token: int) -> bytes:
-        """The token's text as bytes (a character may span tokens)."""
+        """The token's text as bytes (a character may span tokens). Not llama-cpp-python's ``token_to_piece`` (it
+        returns its whole 32-byte buffer, NULs included) nor ``detokenize`` (a piece past 32 bytes, a run of spaces
+        in a large vocabulary, comes back cut)."""
         size = self._c.llama_token_to_piece(self._vocab, token, self._piece_buffer, len(self._piece_buffer), 0, False)
         if size < 0:  # longer than the buffer: -size bytes
             self._piece_buffer = ctypes.create_string_buffer(-size)
