@@ -74,14 +74,27 @@ class Conversation(Generic[D]):
     flag_reasks: int = FLAG_REASKS
 
 
-def converse(conversation: Conversation[D], usage: Usage) -> Steps[tuple[D, list[str]]]:
+@dataclass(frozen=True)
+class Answered(Generic[D]):
+    """What a conversation settled on: the best valid answer, its remaining problems, and the turns that led to it."""
+
+    value: D
+    problems: list[str]
+    #: The chosen answer's request messages, then the answer as the model wrote it: a question about that answer
+    #: continues from here.
+    turns: tuple[dict[str, str], ...]
+    #: Answers the conversation asked for, the chosen one and any after it included.
+    attempts: int = 1
+
+
+def converse(conversation: Conversation[D], usage: Usage) -> Steps[Answered[D]]:
     """Ask, parse, check; re-ask with the problems until none remain or attempts run out.
 
-    Returns the best valid answer (fewest problems that cost content, then fewest others) and its remaining
+    Returns the best valid answer (fewest problems that cost content, then fewest others) with its remaining
     problems; raises :class:`OutputError` if no answer was ever valid.
     """
     request = conversation.request
-    best: tuple[D, list[str]] | None = None
+    best: Answered[D] | None = None
     best_rank = (0, 0)
     last_output = ""
     problems: list[str] = []
@@ -98,7 +111,8 @@ def converse(conversation: Conversation[D], usage: Usage) -> Steps[tuple[D, list
             costly, flagged = conversation.check(value) if conversation.check else ([], [])
             problems = costly + flagged
             if best is None or (len(costly), len(flagged)) < best_rank:
-                best, best_rank = (value, problems), (len(costly), len(flagged))
+                turns = (*request.messages, {"role": "assistant", "content": response.content})
+                best, best_rank = Answered(value, problems, turns), (len(costly), len(flagged))
             if not problems or (not best_rank[0] and flag_reasks >= conversation.flag_reasks):
                 break  # problems that would only be flagged are re-asked flag_reasks times, not the whole budget
             flag_reasks += bool(flagged)
@@ -117,7 +131,7 @@ def converse(conversation: Conversation[D], usage: Usage) -> Steps[tuple[D, list
             attempts=conversation.max_attempts,
             last_output=last_output,
         )
-    return best
+    return replace(best, attempts=attempt)
 
 
 def run_steps(steps: Steps[T], call: Callable[[ChatRequest], ChatResponse]) -> T:

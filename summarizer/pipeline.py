@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from .cache import cache_key
 from .checks import ArticleChecks, ClaimView, Finding
-from .conversation import Check, Conversation, Steps, Usage, converse, validate_as
+from .conversation import Answered, Check, Conversation, Steps, Usage, converse, validate_as
 from .errors import OutputError
 from .grounding import SUPPORT_SHARE, Grounder, copies, new_words, restates, sentence_spans, support
 from .hedges import KEEPS, cues, qualified_figures
@@ -280,17 +280,22 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
             if found.unsupported:
                 problems.append(f"claim {i}: the statement is not what its passage says, nor any other; state what "
                                 "the cited passage says")  # one that another passage states is cited there
-        costly, flagged = _problems(_review(job, draft, locate, part.span))
+        findings = _review(job, draft, locate, part.span)
+        costly, flagged = _problems(findings)
+        if not problems and not costly and all(f.field in FREE_TEXT for f in findings):
+            return [], []  # only the headline or summary would be flagged: asked again on their own (_reword)
         return problems + costly, flagged
 
     @cache  # built once for the part's first call, not again for each re-ask
     def tightened() -> dict[str, Any]:
         return decoding_schema(_draft_schema(max_claims), passages, job.checks, part.span[0], max_claims)
 
-    draft = yield from _ask(job, prompt, messages, DraftSummary, _draft_schema(max_claims), check, passages.ids,
-                            source_choices=job.checks.attributions.speaker_names, grammar_schema=tightened,
-                            resolve=passages.resolve, repeat_stop=CLAIMS_LOOP)
-    draft = draft.model_copy(update={"claims": draft.claims[:max_claims]})
+    answered = yield from _ask(job, prompt, messages, DraftSummary, _draft_schema(max_claims), check, passages.ids,
+                               source_choices=job.checks.attributions.speaker_names, grammar_schema=tightened,
+                               resolve=passages.resolve, repeat_stop=CLAIMS_LOOP)
+    draft = answered.value.model_copy(update={"claims": answered.value.claims[:max_claims]})
+    if answered.attempts < job.options.max_attempts:
+        draft = yield from _reword(job, prompt, answered.turns, draft, lambda d: _review(job, d, locate, part.span))
     _refuse_injection(job, _review(job, draft, locate, part.span))  # its review was kept from check
     claims, rejected = _ground(draft, locate, part.span[0], job.checks)
     if job.options.restate_copies:
@@ -333,6 +338,48 @@ def _refuse_injection(job: _Job, findings: list[Finding]) -> None:
                           f"{job.usage.calls} call(s): {strong[0].problem}"[:500], attempts=job.usage.calls)
 
 
+#: The fields of free text. When only they have problems that would be flagged (a number the article does not give,
+#: words given to the wrong source), only they are asked again (:func:`_reword`): the claims stand.
+FREE_TEXT = ("headline", "summary")
+
+
+def _reword(job: _Job, prompt: Prompt, turns: tuple[dict[str, str], ...], draft: DraftSummary,
+            review: Callable[[DraftSummary], list[Finding]]) -> Steps[DraftSummary]:
+    """The draft with its headline and summary asked again, once, when only they have problems that would be flagged
+    (``turns``: the conversation up to the draft's answer). The answer is those two fields
+    (:class:`~summarizer.schema.DraftOverview`), a few dozen tokens instead of the whole draft again; it is kept if
+    the checks find less wrong with it, else the draft's own stay. It is one of the draft's attempts (asked only
+    when the draft's conversation left one), and a model worth no re-asks about flags (``flag_reasks``) is not
+    asked."""
+
+    def free_text(d: DraftSummary) -> list[Finding]:
+        return [f for f in review(d) if f.field in FREE_TEXT]
+
+    def reworded(overview: DraftOverview) -> DraftSummary:
+        return draft.model_copy(update={"headline": unmarked(overview.headline), "summary": unmarked(overview.summary)})
+
+    found = free_text(draft)
+    if not found or any(f.costly for f in found) or flag_reasks_of(job.llm) < 1:
+        return draft  # a costly problem was re-asked with the whole draft (the check), and is refused if it stays
+    problems = [f.problem for f in found]
+    log.info("%s: headline and summary asked again about %d problem(s): %s", job.llm.name, len(problems),
+             "; ".join(problems)[:300])
+    ask = prompt.render("reask", problems=problems, overview_only=True)
+    try:
+        answered = yield from _ask(job, prompt, [*turns, {"role": "user", "content": ask}], DraftOverview,
+                                   _json_schema(DraftOverview), lambda o: _problems(free_text(reworded(o))),
+                                   max_attempts=1)
+    except OutputError:
+        return draft
+    new = reworded(answered.value)
+    return new if _rank(free_text(new)) < _rank(found) else draft
+
+
+def _rank(findings: list[Finding]) -> tuple[int, int, int]:
+    """How bad findings are, worst first: refused, costly, any."""
+    return sum(f.refuse for f in findings), sum(f.costly for f in findings), len(findings)
+
+
 #: A draft loops once two claims in a row each state what an earlier claim stated (:func:`_dedupe` would drop them):
 #: a model that decodes token by token stops there (SmolLM2 wrote the seed's third statement three more times).
 CLAIMS_LOOP = RepeatStop("claims", "statement")
@@ -351,7 +398,7 @@ def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: t
          source_choices: Callable[[], tuple[str, ...]] | None = None,
          grammar_schema: Callable[[], dict[str, Any]] | None = None,
          resolve: Callable[[M], M] | None = None, max_attempts: int | None = None,
-         max_tokens: int | None = None, repeat_stop: RepeatStop | None = None) -> Steps[M]:
+         max_tokens: int | None = None, repeat_stop: RepeatStop | None = None) -> Steps[Answered[M]]:
     """One conversation (:func:`~summarizer.conversation.converse`) with the options' sampling and re-ask budget;
     ``resolve`` rewrites each valid answer before it is checked (passage ids to their text)."""
     request = ChatRequest(
@@ -382,8 +429,7 @@ def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: t
         model_name=job.llm.name,
         flag_reasks=flag_reasks_of(job.llm),
     )
-    answer, _ = yield from converse(conversation, job.usage)
-    return answer
+    return (yield from converse(conversation, job.usage))
 
 
 class _Locator:
@@ -556,9 +602,9 @@ def _restated(job: _Job, claims: list[Claim]) -> Steps[list[Claim | None]]:
                 problems.append(f"claim {n + 1}: {why}")
         return problems, []
 
-    answer = yield from _ask(job, prompt, _messages(prompt, Restated, items=items), Restated, schema, check,
-                             grammar_schema=lambda: _restated_grammar(schema, claims),
-                             max_attempts=RESTATE_ATTEMPTS, max_tokens=RESTATED_TOKENS * len(claims) + 32)
+    answer = (yield from _ask(job, prompt, _messages(prompt, Restated, items=items), Restated, schema, check,
+                              grammar_schema=lambda: _restated_grammar(schema, claims),
+                              max_attempts=RESTATE_ATTEMPTS, max_tokens=RESTATED_TOKENS * len(claims) + 32)).value
     if len(answer.statements) != len(claims):
         raise OutputError(f"{len(answer.statements)} restatements of {len(claims)} statements",  # which is which?
                           attempts=RESTATE_ATTEMPTS)
@@ -664,7 +710,7 @@ def _overview(job: _Job, parts: list[_PartResult]) -> Steps[tuple[str, str]]:
     def check(draft: DraftOverview) -> tuple[list[str], list[str]]:
         return _problems(job.checks.review(draft.headline, draft.summary, []))
 
-    merged = yield from _ask(job, prompt, messages, DraftOverview, _json_schema(DraftOverview), check)
+    merged = (yield from _ask(job, prompt, messages, DraftOverview, _json_schema(DraftOverview), check)).value
     _refuse_injection(job, job.checks.review(merged.headline, merged.summary, []))
     return merged.headline, merged.summary
 

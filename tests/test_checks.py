@@ -263,11 +263,21 @@ def test_each_model_call_and_re_ask_is_logged(seed: str, caplog: pytest.LogCaptu
     import logging
 
     reply = seed_answer(kirby_claim(), summary="North Korean soldiers will join the fight against Ukraine.")
-    with caplog.at_level(logging.INFO, logger="summarizer.conversation"):
+    with caplog.at_level(logging.INFO, logger="summarizer"):
         same_answer_each_time(seed, reply)
     lines = [r.getMessage() for r in caplog.records if r.name == "summarizer.conversation"]
     assert "DraftSummary answer 1 of at most 3:" in lines[0] and "prompt and" in lines[0]
-    assert any("DraftSummary re-asked about 1 problem(s): summary: the article says this with" in m for m in lines)
+    assert any("DraftOverview answer 1 of at most 1" in m and "completion tokens" in m for m in lines)
+    asked = [r.getMessage() for r in caplog.records if r.name == "summarizer.pipeline"]
+    assert any("headline and summary asked again about 1 problem(s): summary: the article says this with" in m
+               for m in asked)
+    wrong = seed_answer(kirby_claim() | {"speaker": "Lloyd Austin"})
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="summarizer.conversation"):
+        same_answer_each_time(seed, wrong)
+    lines = [r.getMessage() for r in caplog.records if r.name == "summarizer.conversation"]
+    assert any("DraftSummary re-asked about 1 problem(s): claim 1: the article gives this passage to" in m
+               for m in lines)
     assert any("DraftSummary answer 2 of at most 3" in m and "completion tokens" in m for m in lines)
 
 

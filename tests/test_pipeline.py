@@ -179,12 +179,15 @@ def test_the_merged_overview_of_a_long_article_has_its_numbers_checked_too(seed:
                    json.dumps({"headline": "3,000 troops",
                                "summary": "The White House says North Korea sent at least 3,000 troops."})])
 
+    def merging(request: ChatRequest) -> bool:  # not a part's headline and summary asked again
+        return request.schema_name == "DraftOverview" and "claims" not in request.messages[1]["content"]
+
     def handler(request: ChatRequest) -> str:
-        return next(merges) if request.schema_name == "DraftOverview" else extractive_answer(request)
+        return next(merges) if merging(request) else extractive_answer(request)
 
     model = ScriptedModel(handler, name="fake/small", context_window=2600)
     s = summarize(article, model=model, cache=False)
-    merge_requests = [r for r in model.requests if r.schema_name == "DraftOverview"]
+    merge_requests = [r for r in model.requests if merging(r)]
     assert len(merge_requests) == 2
     assert "headline: the article gives no number '12,000'" in merge_requests[1].messages[-1]["content"]
     assert s.headline == "3,000 troops" and s.flags == []
@@ -227,12 +230,46 @@ def test_claims_repeated_across_parts_are_dropped(seed: str) -> None:
 
 def test_a_number_the_article_does_not_give_is_reasked(seed: str) -> None:
     invented = seed_answer(kirby_claim(), summary="North Korea sent 12,000 soldiers to Russia, the White House says.")
-    model = ScriptedModel.replies([invented, seed_answer(kirby_claim())])
+    fixed = {k: v for k, v in json.loads(seed_answer(kirby_claim())).items() if k != "claims"}
+    model = ScriptedModel.replies([invented, json.dumps(fixed)])
     s = summarize(seed, model=model, cache=False)
     assert s.provenance.attempts == 2
     reask = model.requests[1].messages[-1]["content"]
     assert "summary: the article gives no number '12,000'" in reask
-    assert s.flags == [] and "12,000" not in s.summary
+    assert s.flags == [] and (s.headline, s.summary) == (fixed["headline"], fixed["summary"])
+    # only the summary had a problem: only headline and summary were asked again, after the draft as written
+    assert model.requests[1].schema_name == "DraftOverview"
+    assert model.requests[1].messages[:-1] == (*model.requests[0].messages,
+                                                {"role": "assistant", "content": invented})
+    assert [c.statement for c in s.claims] == [c["statement"] for c in json.loads(invented)["claims"]]
+
+
+def test_the_summary_asked_again_is_kept_only_if_the_checks_find_less_wrong_with_it(seed: str) -> None:
+    invented = seed_answer(kirby_claim(), summary="North Korea sent 12,000 soldiers to Russia, the White House says.")
+    worse = {"headline": "20,000 troops", "summary": "North Korea sent 12,000 soldiers to Russia."}
+    for second in (json.dumps(worse), invented, "not JSON"):  # more wrong; the whole draft again; no answer
+        model = ScriptedModel.replies([invented, second])
+        s = summarize(seed, model=model, cache=False)
+        assert s.provenance.attempts == 2 and model.requests[1].schema_name == "DraftOverview"
+        assert "12,000" in s.summary and s.headline != "20,000 troops"
+        assert [(f.kind, f.field, f.text) for f in s.flags] == [("number", "summary", "12,000")]
+
+
+def test_a_claim_problem_re_asks_the_whole_draft_and_the_summary_is_asked_again_only_with_attempts_left(
+        seed: str) -> None:
+    """A speaker problem is a claim's: the whole draft is asked again (about the summary too). Free text is asked
+    again on its own only while the draft's attempts allow it."""
+    summary = "North Korea sent 12,000 soldiers to Russia, the White House says."
+    wrong = seed_answer(kirby_claim() | {"speaker": "Lloyd Austin"}, summary=summary)
+    fixed = json.dumps({"headline": "Troops in Russia", "summary": "Troops moved to Russia."})
+    model = ScriptedModel.replies([wrong, seed_answer(kirby_claim(), summary=summary), fixed])
+    s = summarize(seed, model=model, cache=False)
+    assert [r.schema_name for r in model.requests] == ["DraftSummary", "DraftSummary", "DraftOverview"]
+    assert "'12,000'" in model.requests[1].messages[-1]["content"]  # the whole re-ask names every problem
+    assert s.flags == [] and s.summary == "Troops moved to Russia." and s.provenance.attempts == 3
+    model = ScriptedModel.replies([wrong, seed_answer(kirby_claim(), summary=summary)])
+    s = summarize(seed, model=model, cache=False, max_attempts=2)
+    assert len(model.requests) == 2 and [f.text for f in s.flags] == ["12,000"]
 
 
 def test_a_number_that_stays_unsupported_is_flagged_not_hidden(seed: str) -> None:

@@ -180,9 +180,9 @@ class JudgeFaithfulnessScorer:
             model_name=self.model_name,
         )
         model = self.model
-        verdict, _ = run_steps(converse(conversation, self.usage),
-                               lambda request: call_with_retries(lambda: model.complete(request)))
-        return verdict
+        answered = run_steps(converse(conversation, self.usage),
+                             lambda request: call_with_retries(lambda: model.complete(request)))
+        return answered.value
 
     def _score(self, article: str, summary: str | list[str]) -> FaithfulnessResult:
         spans = split_sentences(article)
