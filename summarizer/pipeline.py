@@ -294,7 +294,7 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
                                source_choices=job.checks.attributions.speaker_names, grammar_schema=tightened,
                                resolve=passages.resolve, repeat_stop=CLAIMS_LOOP)
     draft = answered.value.model_copy(update={"claims": answered.value.claims[:max_claims]})
-    if answered.attempts < job.options.max_attempts:
+    if part.count == 1 and answered.attempts < job.options.max_attempts:  # parts' free text is merged (_overview)
         draft = yield from _reword(job, prompt, answered.turns, draft, lambda d: _review(job, d, locate, part.span))
     _refuse_injection(job, _review(job, draft, locate, part.span))  # its review was kept from check
     claims, rejected = _ground(draft, locate, part.span[0], job.checks)
@@ -350,7 +350,8 @@ def _reword(job: _Job, prompt: Prompt, turns: tuple[dict[str, str], ...], draft:
     (:class:`~summarizer.schema.DraftOverview`), a few dozen tokens instead of the whole draft again; it is kept if
     the checks find less wrong with it, else the draft's own stay. It is one of the draft's attempts (asked only
     when the draft's conversation left one), and a model worth no re-asks about flags (``flag_reasks``) is not
-    asked."""
+    asked. A long article's parts are not: their headlines and summaries are merged into one, checked and re-asked
+    on its own (:func:`_overview`)."""
 
     def free_text(d: DraftSummary) -> list[Finding]:
         return [f for f in review(d) if f.field in FREE_TEXT]

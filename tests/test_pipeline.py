@@ -189,6 +189,8 @@ def test_the_merged_overview_of_a_long_article_has_its_numbers_checked_too(seed:
     s = summarize(article, model=model, cache=False)
     merge_requests = [r for r in model.requests if merging(r)]
     assert len(merge_requests) == 2
+    # a part's own headline and summary are never asked again: they are only the merge's input
+    assert all(merging(r) for r in model.requests if r.schema_name == "DraftOverview")
     assert "headline: the article gives no number '12,000'" in merge_requests[1].messages[-1]["content"]
     assert s.headline == "3,000 troops" and s.flags == []
 
@@ -270,6 +272,41 @@ def test_a_claim_problem_re_asks_the_whole_draft_and_the_summary_is_asked_again_
     model = ScriptedModel.replies([wrong, seed_answer(kirby_claim(), summary=summary)])
     s = summarize(seed, model=model, cache=False, max_attempts=2)
     assert len(model.requests) == 2 and [f.text for f in s.flags] == ["12,000"]
+
+
+@pytest.mark.slow
+def test_the_real_embedded_model_answers_the_summary_asked_again_after_its_draft(seed: str) -> None:
+    """SmolLM2 (worth a flag re-ask here) is sent a draft whose summary gives a number the article does not: the
+    headline and summary are asked again after that draft, the real model answers with those two fields under the
+    grammar, and the library keeps them only if its checks find less wrong with them."""
+    from summarizer.models.local import LocalModel
+    from summarizer.passages import unmarked
+    from summarizer.schema import DraftOverview
+
+    invented = seed_answer(kirby_claim(), summary="North Korea sent 12,000 soldiers to Russia, the White House says.")
+    real = LocalModel.from_name("local/smollm2-135m")
+    answers: list[str] = []
+
+    def handler(request: ChatRequest) -> str:
+        if request.schema_name == "DraftSummary":
+            return invented
+        answers.append(real.complete(request).content)
+        return answers[-1]
+
+    model = ScriptedModel(handler, name="fake/smollm2-reworded", context_window=real.context_window)
+    s = summarize(seed, model=model, cache=False)
+    asked = model.requests[1]
+    assert asked.schema_name == "DraftOverview" and asked.messages[-2] == {"role": "assistant", "content": invented}
+    told = asked.messages[-1]["content"]
+    assert "the article gives no number '12,000'" in told
+    new = DraftOverview.model_validate_json(answers[0])  # the grammar's answer: exactly the two fields
+    free_flags = [f for f in s.flags if f.field in ("headline", "summary")]
+    if s.summary == json.loads(invented)["summary"]:  # not kept: the checks found as much wrong with it
+        assert "12,000" in [f.text for f in free_flags]
+    else:
+        assert (s.headline, s.summary) == (unmarked(new.headline), unmarked(new.summary))
+        assert len(free_flags) < told.count("\n- ") + told.startswith("- ")
+    assert [c.statement for c in s.claims] == [c["statement"] for c in json.loads(invented)["claims"]]
 
 
 def test_a_number_that_stays_unsupported_is_flagged_not_hidden(seed: str) -> None:
