@@ -413,7 +413,7 @@ def _ask(job: _Job, prompt: Prompt, messages: list[dict[str, str]], model_cls: t
         source_choices=source_choices,
         grammar_schema=grammar_schema,
         repeat_stop=repeat_stop,
-        shared_messages=1 + len(prompt.example_turns()),  # see _messages
+        shared_messages=1 + 2 * len(prompt.examples),  # see _messages: a user and an assistant turn each
     )
     validate = validate_as(model_cls)
 

@@ -11,6 +11,7 @@ from helpers import KIRBY, NIS, claim, seed_answer
 from summarizer import ScriptedModel, SummarizeOptions, Summarizer
 from summarizer.grounding import restates, sentence_spans
 from summarizer.models.gbnf import CONTAINS_KEY, PLAIN_KEY
+from summarizer.prompts import Prompt
 
 NIS_SENTENCE = ("Meanwhile, South Korea\u2019s spy agency, the National Intelligence Service, said Friday that North "
                 "Korea has shipped 1,500 soldiers, including special forces fighters, to Russia for training.")
@@ -47,6 +48,10 @@ def test_copied_statements_are_said_again_in_one_call_that_never_sees_the_articl
     ask = model.requests[1]
     assert "<article>" not in ask.messages[-1]["content"] and "(speaker: the National Intelligence Service)" in \
         ask.messages[-1]["content"]
+    # what every restatement request shares, which a backend may hold: the system message and the worked examples
+    examples = Prompt.load("restate").example_turns()
+    assert examples and ask.shared_messages == 1 + len(examples)
+    assert ask.messages[1 : ask.shared_messages] == tuple(examples) and model.requests[0].shared_messages == 1
     # the grammar keeps each figure as written (qualifier included) and, for the hedged one, a cue or whose word
     grammar = ask.grammar_schema() if ask.grammar_schema else {}
     items = grammar["properties"]["statements"]["prefixItems"]
