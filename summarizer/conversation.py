@@ -85,6 +85,9 @@ class Answered(Generic[D]):
     turns: tuple[dict[str, str], ...]
     #: Answers the conversation asked for, the chosen one and any after it included.
     attempts: int = 1
+    #: Of its re-asks, those that named problems that would only be flagged (``Conversation.flag_reasks`` is the
+    #: budget of them).
+    flag_reasks: int = 0
 
 
 def converse(conversation: Conversation[D], usage: Usage) -> Steps[Answered[D]]:
@@ -131,7 +134,7 @@ def converse(conversation: Conversation[D], usage: Usage) -> Steps[Answered[D]]:
             attempts=conversation.max_attempts,
             last_output=last_output,
         )
-    return replace(best, attempts=attempt)
+    return replace(best, attempts=attempt, flag_reasks=flag_reasks)
 
 
 def run_steps(steps: Steps[T], call: Callable[[ChatRequest], ChatResponse]) -> T:

@@ -294,8 +294,8 @@ def _summarize_part(job: _Job, part: _Part, prompt: Prompt) -> Steps[_PartResult
                                source_choices=job.checks.attributions.speaker_names, grammar_schema=tightened,
                                resolve=passages.resolve, repeat_stop=CLAIMS_LOOP)
     draft = answered.value.model_copy(update={"claims": answered.value.claims[:max_claims]})
-    if part.count == 1 and answered.attempts < job.options.max_attempts:  # parts' free text is merged (_overview)
-        draft = yield from _reword(job, prompt, answered.turns, draft, lambda d: _review(job, d, locate, part.span))
+    if part.count == 1:  # a long article's parts' free text is merged, and checked there (_overview)
+        draft = yield from _reword(job, prompt, answered, draft, lambda d: _review(job, d, locate, part.span))
     _refuse_injection(job, _review(job, draft, locate, part.span))  # its review was kept from check
     claims, rejected = _ground(draft, locate, part.span[0], job.checks)
     if job.options.restate_copies:
@@ -343,15 +343,16 @@ def _refuse_injection(job: _Job, findings: list[Finding]) -> None:
 FREE_TEXT = ("headline", "summary")
 
 
-def _reword(job: _Job, prompt: Prompt, turns: tuple[dict[str, str], ...], draft: DraftSummary,
+def _reword(job: _Job, prompt: Prompt, answered: Answered[DraftSummary], draft: DraftSummary,
             review: Callable[[DraftSummary], list[Finding]]) -> Steps[DraftSummary]:
-    """The draft with its headline and summary asked again, once, when only they have problems that would be flagged
-    (``turns``: the conversation up to the draft's answer). The answer is those two fields
-    (:class:`~summarizer.schema.DraftOverview`), a few dozen tokens instead of the whole draft again; it is kept if
-    the checks find less wrong with it, else the draft's own stay. It is one of the draft's attempts (asked only
-    when the draft's conversation left one), and a model worth no re-asks about flags (``flag_reasks``) is not
-    asked. A long article's parts are not: their headlines and summaries are merged into one, checked and re-asked
-    on its own (:func:`_overview`)."""
+    """The draft (``answered``'s, cut to the claim bound) with its headline and summary asked again when only they
+    have problems that would be flagged: the re-ask about flags the draft's conversation would otherwise have made
+    with the whole draft (the check leaves those problems to this step), so made only when that conversation has
+    such a re-ask (``flag_reasks``) and an attempt left unspent. The answer is the two fields
+    (:class:`~summarizer.schema.DraftOverview`), a few dozen tokens instead of the whole draft again, sent after
+    the draft as written; it is kept if the checks find less wrong with it, else the draft's own stay. Not for a
+    long article's parts: their headlines and summaries are merged into one, checked and re-asked on its own
+    (:func:`_overview`)."""
 
     def free_text(d: DraftSummary) -> list[Finding]:
         return [f for f in review(d) if f.field in FREE_TEXT]
@@ -360,19 +361,20 @@ def _reword(job: _Job, prompt: Prompt, turns: tuple[dict[str, str], ...], draft:
         return draft.model_copy(update={"headline": unmarked(overview.headline), "summary": unmarked(overview.summary)})
 
     found = free_text(draft)
-    if not found or any(f.costly for f in found) or flag_reasks_of(job.llm) < 1:
-        return draft  # a costly problem was re-asked with the whole draft (the check), and is refused if it stays
+    if (not found or any(f.costly for f in found)  # a costly one was re-asked whole (the check), refused if it stays
+            or answered.flag_reasks >= flag_reasks_of(job.llm) or answered.attempts >= job.options.max_attempts):
+        return draft
     problems = [f.problem for f in found]
     log.info("%s: headline and summary asked again about %d problem(s): %s", job.llm.name, len(problems),
              "; ".join(problems)[:300])
     ask = prompt.render("reask", problems=problems, overview_only=True)
     try:
-        answered = yield from _ask(job, prompt, [*turns, {"role": "user", "content": ask}], DraftOverview,
+        overview = yield from _ask(job, prompt, [*answered.turns, {"role": "user", "content": ask}], DraftOverview,
                                    _json_schema(DraftOverview), lambda o: _problems(free_text(reworded(o))),
                                    max_attempts=1)
     except OutputError:
         return draft
-    new = reworded(answered.value)
+    new = reworded(overview.value)
     return new if _rank(free_text(new)) < _rank(found) else draft
 
 

@@ -257,21 +257,28 @@ def test_the_summary_asked_again_is_kept_only_if_the_checks_find_less_wrong_with
         assert [(f.kind, f.field, f.text) for f in s.flags] == [("number", "summary", "12,000")]
 
 
-def test_a_claim_problem_re_asks_the_whole_draft_and_the_summary_is_asked_again_only_with_attempts_left(
-        seed: str) -> None:
-    """A speaker problem is a claim's: the whole draft is asked again (about the summary too). Free text is asked
-    again on its own only while the draft's attempts allow it."""
+def test_the_summary_is_asked_again_in_place_of_the_whole_re_ask_about_flags_never_besides_it(seed: str) -> None:
+    """A speaker problem is a claim's: the whole draft is asked again, naming the summary's problem too. That was
+    the re-ask about flags (one, ``flag_reasks``): the summary is not asked again after it. After a re-ask about a
+    problem that costs content, the summary's flag gets its own re-ask, while attempts are left."""
     summary = "North Korea sent 12,000 soldiers to Russia, the White House says."
-    wrong = seed_answer(kirby_claim() | {"speaker": "Lloyd Austin"}, summary=summary)
     fixed = json.dumps({"headline": "Troops in Russia", "summary": "Troops moved to Russia."})
-    model = ScriptedModel.replies([wrong, seed_answer(kirby_claim(), summary=summary), fixed])
+    wrong_speaker = seed_answer(kirby_claim() | {"speaker": "Lloyd Austin"}, summary=summary)
+    model = ScriptedModel.replies([wrong_speaker, seed_answer(kirby_claim(), summary=summary), fixed])
     s = summarize(seed, model=model, cache=False)
-    assert [r.schema_name for r in model.requests] == ["DraftSummary", "DraftSummary", "DraftOverview"]
+    assert [r.schema_name for r in model.requests] == ["DraftSummary", "DraftSummary"]
     assert "'12,000'" in model.requests[1].messages[-1]["content"]  # the whole re-ask names every problem
-    assert s.flags == [] and s.summary == "Troops moved to Russia." and s.provenance.attempts == 3
-    model = ScriptedModel.replies([wrong, seed_answer(kirby_claim(), summary=summary)])
-    s = summarize(seed, model=model, cache=False, max_attempts=2)
-    assert len(model.requests) == 2 and [f.text for f in s.flags] == ["12,000"]
+    assert [f.text for f in s.flags] == ["12,000"] and s.provenance.attempts == 2
+    not_there = seed_answer(kirby_claim("North Korea sent soldiers by submarine."))
+    for attempts, calls in ((3, ["DraftSummary", "DraftSummary", "DraftOverview"]), (2, ["DraftSummary"] * 2)):
+        model = ScriptedModel.replies([not_there, seed_answer(kirby_claim(), summary=summary), fixed])
+        s = summarize(seed, model=model, cache=False, max_attempts=attempts)
+        assert [r.schema_name for r in model.requests] == calls
+        assert "not in the article word for word" in model.requests[1].messages[-1]["content"]
+        if attempts == 3:
+            assert s.flags == [] and s.summary == "Troops moved to Russia." and s.provenance.attempts == 3
+        else:  # no attempt left for it
+            assert [f.text for f in s.flags] == ["12,000"]
 
 
 @pytest.mark.slow
