@@ -105,7 +105,7 @@ def test_smollm2_stops_at_its_looping_claims_keeping_what_it_wrote_before(
         seed: str, caplog: pytest.LogCaptureFixture) -> None:
     """The real embedded SmolLM2 on the seed article loops (its third statement again and again, each time under
     another passage id). The draft request, answered with and without the stop: the stopped answer is the whole
-    answer's claims up to the first of two repeats in a row, in fewer tokens."""
+    answer's claims up to its first repeat (SmolLM2's own rule, stricter than the request's), in fewer tokens."""
     import logging
     from dataclasses import replace
 
@@ -134,6 +134,19 @@ def test_smollm2_stops_at_its_looping_claims_keeping_what_it_wrote_before(
     cut, full = json.loads(stopped.content), json.loads(whole.content)
     statements = [" ".join(c["statement"].casefold().split()) for c in full["claims"]]
     repeats = [s in statements[:i] for i, s in enumerate(statements)]
-    loop = next(i for i in range(len(repeats) - 1) if repeats[i] and repeats[i + 1])  # two repeats in a row
+    loop = repeats.index(True)  # SmolLM2 has looped at its first repeat
     assert cut == {**full, "claims": full["claims"][:loop]}
     assert summary.claims and summary.provenance.attempts == 1  # the cut answer is a valid draft
+
+
+def test_a_model_may_hold_a_stricter_loop_rule_than_the_request() -> None:
+    """SmolLM2 writes nothing right after its first repeated claim (measured); the default model may, so the
+    request's rule (two in a row) stands for it. A model's own rule only ever makes the request's stricter."""
+    from summarizer.models.local import LocalModel
+
+    smol, default = LocalModel.from_name("local/smollm2-135m"), LocalModel.from_name("local/qwen2.5-coder-1.5b")
+    assert RULE.times == 2
+    assert smol.loop_rule(RULE) == RepeatStop("claims", "statement", times=1)
+    assert default.loop_rule(RULE) == RULE
+    once = RepeatStop("claims", "statement", times=1)
+    assert default.loop_rule(once) == once and smol.loop_rule(once) == once

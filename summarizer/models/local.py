@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from ..config import home_dir
 from ..errors import ConfigurationError, ModelError
 from ..schema_tools import plain_schema, restrict_verbatim
 from . import sampling
-from .base import DEFAULT_FLAG_REASKS, ChatRequest, ChatResponse, ModelBase, TokenScores
+from .base import DEFAULT_FLAG_REASKS, ChatRequest, ChatResponse, ModelBase, RepeatStop, TokenScores
 from .gbnf import GrammarError, schema_to_gbnf
 from .prefix import PrefixStates, common_prefix
 from .repeats import RepeatWatch
@@ -252,6 +253,11 @@ class LocalModel(ModelBase):
         # probabilities, and flash attention moves them (by 0.18 nats on SmolLM2's answer to a yes/no question)
         return _LocalTokenScores(_load(self.model_path(), self._n_ctx), self._n_ctx)
 
+    def loop_rule(self, asked: RepeatStop) -> RepeatStop:
+        """The request's loop rule, or this model's stricter one where measured (``Weights.loop_repeats``)."""
+        own = self._weights.loop_repeats if self._weights is not None else None
+        return replace(asked, times=own) if own is not None and own < asked.times else asked
+
     def complete(self, request: ChatRequest) -> ChatResponse:
         choices = request.verbatim_choices or ()
         if request.grammar_schema is not None:
@@ -264,7 +270,7 @@ class LocalModel(ModelBase):
         context = self._context()
         llama = context.llama
         grammar = grammar_for(llama, schema)
-        watch = RepeatWatch(request.repeat_stop) if request.repeat_stop is not None else None
+        watch = RepeatWatch(self.loop_rule(request.repeat_stop)) if request.repeat_stop is not None else None
         with context.lock, _cpu(), sampling.watching(llama, watch):
             try:
                 context.hold_system_prefix(list(request.messages), request.shared_messages)
@@ -282,8 +288,8 @@ class LocalModel(ModelBase):
         usage = out.get("usage") or {}
         content, finish = choice["message"].get("content") or "", choice.get("finish_reason")
         if watch is not None and watch.repeated:
-            log.info("%s: stopped at %s item %d, the %d in a row whose %s repeats an earlier item's; the answer keeps "
-                     "the items before them", self._name, watch.rule.array, watch.item, watch.rule.times,
+            log.info("%s: stopped at %s item %d, the last of %d in a row whose %s repeats an earlier item's; the "
+                     "answer keeps the items before them", self._name, watch.rule.array, watch.item, watch.rule.times,
                      watch.rule.field)
             content, finish = watch.answer, "repeat"
         return ChatResponse(
