@@ -7,9 +7,10 @@ piece of text to a :class:`RepeatWatch`; once ``rule.times`` items in a row each
 stops generating, and the answer is the text up to the end of the last item before that run, with the containers
 still open closed.
 
-One repeat is not a loop: the default model, on one of ten frank-valid articles, repeated its fourth claim as its
-fifth and then wrote a new sixth. After two repeats in a row the default model wrote nothing new (10 drafts);
-SmolLM2 did once in 6 (two near-identical statements, then a third repeat), lost to the stop (``bench/README.md``).
+The request's rule is two in a row: the default model, on one of ten frank-valid articles, repeated its fourth claim
+as its fifth and then wrote a new sixth; after two repeats in a row it wrote nothing new (10 drafts). A model may
+hold a stricter rule of its own (SmolLM2 stops at its first repeat: nothing right followed one in its 20 frank-valid
+drafts; ``Weights.loop_repeats``, ``bench/README.md``).
 Endpoints do not stop early (their answer arrives whole); the pipeline drops repeats.
 """
 
@@ -50,7 +51,8 @@ class RepeatWatch:
         self._in_array = False  # inside rule.array (the stack is ["{", "["] or deeper)
         self._seen: set[str] = set()
         self._cut: tuple[int, str] | None = None  # end of the last complete item, and what closes the answer there
-        self._run: list[tuple[int, str]] = []  # where the current run of repeated items began (one entry per item)
+        self._run_start: tuple[int, str] | None = None  # the cut before the current run of repeated items
+        self._run_length = 0  # repeated items in a row so far
         #: Whether a repeat was found (and :attr:`answer` is the cut answer).
         self.repeated = False
         #: The 1-based position in the array of the item being read; once a loop is found, of its last repeat.
@@ -78,7 +80,8 @@ class RepeatWatch:
         text = "".join(self._text)
         if not self.repeated:
             return text
-        end, closers = self._run[0]
+        assert self._run_start is not None  # set with the first repeat of the run
+        end, closers = self._run_start
         return text[:end] + closers
 
     def _read(self, char: str) -> None:
@@ -137,8 +140,10 @@ class RepeatWatch:
                 value = raw
             key = _normal(value)
             if key in self._seen and self._cut is not None:
-                self._run.append(self._cut)  # the end of the item before this one
-                self.repeated = len(self._run) >= self.rule.times
+                if not self._run_length:
+                    self._run_start = self._cut  # the end of the item before the run
+                self._run_length += 1
+                self.repeated = self._run_length >= self.rule.times
             else:
-                self._run = []
+                self._run_length = 0
             self._seen.add(key)
