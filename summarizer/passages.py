@@ -36,7 +36,7 @@ from .attribution import agrees, looks_like_person
 from .checks import ArticleChecks, ClaimView
 from .grounding import sentence_spans, support
 from .hedges import KEEPS, QUOTATION_MARK, cues, labels, qualified_figures
-from .models.gbnf import CONTAINS_KEY, PLAIN_KEY
+from .models.gbnf import CONTAINS_KEY, LATIN, PLAIN_KEY, is_latin
 from .schema import DraftSummary
 from .schema_tools import plain_schema
 
@@ -129,8 +129,11 @@ def decoding_schema(schema: dict[str, Any], passages: Passages, checks: ArticleC
     """The draft's ``schema`` with each claim tied to one passage and what the article says
     of it (see the module's docstring); ``offset`` is where the part starts in the article."""
     base = plain_schema(schema)
-    for name in ("headline", "summary"):  # free text: no passage marks copied into it
-        base["properties"][name] = {**base["properties"][name], PLAIN_KEY: True}
+    # free text: no passage marks copied into it, and no letters of another script into an article in Latin letters
+    # (the default model slips Chinese and Cyrillic into English: "an intimate library场景", "loитsaid")
+    plain = LATIN if is_latin(passages.text) else True
+    for name in ("headline", "summary"):
+        base["properties"][name] = {**base["properties"][name], PLAIN_KEY: plain}
     claim = base["properties"]["claims"]["items"]
     attributions = checks.attributions
     names = attributions.speaker_names()
@@ -150,7 +153,7 @@ def decoding_schema(schema: dict[str, Any], passages: Passages, checks: ArticleC
         else:  # the article's own voice
             speakers = [None]
         found = cues(text)
-        variants[pid] = _variant(claim, pid, speakers, *labels(text))
+        variants[pid] = _variant(claim, pid, speakers, *labels(text), plain=plain)
         if found:  # the statement keeps a hedge, or says whose word it is (as the hedge check reads it)
             variants[pid] = _needing(variants[pid], cased([*(c.text for c in found), *KEEPS]))
     if not variants:  # nothing may be cited: the plain schema, so the answer fails grounding and says why
@@ -170,13 +173,13 @@ def decoding_schema(schema: dict[str, Any], passages: Passages, checks: ArticleC
 
 
 def _variant(claim: dict[str, Any], pid: str, speakers: list[str | None], kinds: list[str],
-             certainties: list[str]) -> dict[str, Any]:
+             certainties: list[str], *, plain: bool | str) -> dict[str, Any]:
     properties = copy.deepcopy(claim["properties"])
     properties["quotes"] = {"type": "array", "items": {"const": pid}, "minItems": 1, "maxItems": 1}
     properties["speaker"] = {"enum": speakers}
     properties["kind"] = {"enum": kinds}
     properties["certainty"] = {"enum": certainties}
-    properties["statement"] = {**properties["statement"], PLAIN_KEY: True}
+    properties["statement"] = {**properties["statement"], PLAIN_KEY: plain}
     return {**{k: v for k, v in claim.items() if k != "properties"}, "properties": properties}
 
 

@@ -20,11 +20,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from .attribution import GENERIC, SPEECH_VERBS
 from .cache import cache_key
 from .checks import ArticleChecks, ClaimView, Finding
 from .conversation import Answered, Check, Conversation, Steps, Usage, converse, validate_as
 from .errors import OutputError
-from .grounding import SUPPORT_SHARE, Grounder, copies, new_words, restates, sentence_spans, support
+from .grounding import SUPPORT_SHARE, Grounder, content_words, copies, new_words, restates, sentence_spans, support
 from .hedges import KEEPS, cues, qualified_figures
 from .injection import neutralize
 from .models.base import ChatRequest, ChatResponse, ModelInfo, RepeatStop, flag_reasks_of
@@ -550,6 +551,16 @@ _ELLIPSIS = ("...", "\u2026")
 _RUN_TOGETHER = re.compile(r"[^\W\d],\w")
 #: ... or a run of this many words written twice ("... of a student in Utah ... of a student in Utah").
 REPEATED_WORDS = 5
+#: Fewer words than this are no claim ("Promise", of a sentence about Promise's make-up).
+MIN_RESTATED_WORDS = 3
+#: A word at least this long that the sentence does not have but two of its words make, run together
+#: ("jarringbur", "permanentbasis"): the default model drops a space and cuts the second word short.
+_FUSED_LENGTH = 8
+#: Pronouns a speaker's name may stand for ("he is seen throwing a chair" -> "A video shows Tom Bell throwing ...").
+_PERSONAL = frozenset("i we he she they me us him her them my our his their".split())  # noqa: SIM905
+#: Verbs that name who says something: the speaker's name before one of them is who says it, not who did it.
+_NAMING = frozenset({*SPEECH_VERBS, "states", "think", "thinks", "thought", "according"})
+_NAME_WORD = re.compile(r"\b[A-Z]\w+")
 
 
 def _restate(job: _Job, claims: list[Claim]) -> Steps[list[Claim]]:
@@ -617,26 +628,38 @@ def _restated(job: _Job, claims: list[Claim]) -> Steps[list[Claim | None]]:
 def _not_restated(restated: str, old: Claim, bound: int) -> str | None:
     """Why ``restated`` cannot replace ``old``'s copied statement, worded for the model (a re-ask, when
     :data:`RESTATE_ATTEMPTS` allows one) and the debug log (None: it can, unless the checks find something new in
-    it): empty, cut off, garbled (an ellipsis, words run together or said twice, another script), a copy again, more
-    than the copy said (a number, words of another passage), or longer than the copy and its speaker's name."""
+    it): empty, cut off (at the bound, on a word that needs another, inside a word), no sentence (too few words, more
+    than one), garbled (an ellipsis, words run together or said twice, letters the sentence does not have), the
+    speaker's name put where the sentence names someone else, a copy again, more than the copy said (a number, words
+    of another passage), or longer than the copy and its speaker's name."""
     statement = " ".join(unmarked(restated).split())
     evidence = " ".join(e.text for e in old.evidence)
     speaker = old.speaker or ""
     words = _WORD.findall(statement.lower())
     if not words:
         return "it is empty"
-    if (len(restated) >= bound and not statement.endswith((".", "!", "?"))) or \
-            words[-1].replace("\u2019", "'") in _DANGLING:
+    known = {w.lower() for w in _WORD.findall(f"{old.statement} {evidence} {speaker}")}
+    ended = statement.endswith((".", "!", "?"))
+    if (len(restated) >= bound and not ended) or words[-1].replace("\u2019", "'") in _DANGLING or \
+            (not ended and _cut_word(words[-1], known)):
         return "it is cut off: write a shorter sentence and finish it"
     if not (statement[0].isupper() or statement[0].isdigit()):
         return "it is not a sentence of its own: start it with who or what it is about"
-    if any(ord(ch) > 0x2FF and ch not in old.statement + speaker and ch not in "\u2018\u2019\u201c\u201d\u2013\u2014"
-           for ch in statement):
+    if len(words) < MIN_RESTATED_WORDS:
+        return "it is no sentence: say who did what"
+    if len(sentence_spans(statement)) > len(sentence_spans(old.statement)):
+        return "it is more than one sentence: write one"
+    if any(ord(ch) > 0x7F and ch not in old.statement + speaker + evidence
+           and ch not in "\u2018\u2019\u201c\u201d\u2013\u2014" for ch in statement):
         return "it has letters the sentence does not have: write in the sentence's language"
     if any(e in statement and e not in old.statement for e in _ELLIPSIS):
         return "it leaves words out with an ellipsis: write a whole sentence"
-    if _RUN_TOGETHER.search(statement) and not _RUN_TOGETHER.search(old.statement):
+    if (_RUN_TOGETHER.search(statement) and not _RUN_TOGETHER.search(old.statement)) or \
+            any(_fused(w, known) for w in words):
         return "it runs words together: write a whole sentence"
+    if (who := _speaker_as_subject(statement, old.statement, evidence, speaker)) is not None:
+        return (f"it makes {who} do what the sentence says of someone else: keep the sentence's subject, and name "
+                f"the speaker only as who says it")
     runs = [tuple(words[i : i + REPEATED_WORDS]) for i in range(len(words) - REPEATED_WORDS + 1)]
     if len(set(runs)) < len(runs):
         return "it says the same words twice"
@@ -649,6 +672,39 @@ def _not_restated(restated: str, old: Claim, bound: int) -> str | None:
     if len(statement) > len(old.statement) + len(speaker) + len(" says"):
         return "it is longer than the sentence: at most 12 words"
     return None
+
+
+def _cut_word(word: str, known: set[str]) -> bool:
+    """Whether ``word`` is the start of a word of the sentence cut short ("social med", "will be gunn")."""
+    return word not in known and any(len(k) > len(word) and k.startswith(word) for k in known)
+
+
+def _fused(word: str, known: set[str]) -> bool:
+    """Whether ``word``, which the sentence does not have, is two of its words run together, the second perhaps cut
+    short ("permanentbasis", "jarringbur")."""
+    if len(word) < _FUSED_LENGTH or word in known or not word.isalpha():
+        return False
+    return any(word[:i] in known and (word[i:] in known or (len(word) - i >= 3 and _cut_word(word[i:], known)))
+               for i in range(3, len(word) - 1))
+
+
+def _speaker_as_subject(statement: str, sentence: str, evidence: str, speaker: str) -> str | None:
+    """The speaker's name, where a restatement puts it in place of what ``sentence`` is about: words only the speaker
+    has (not the sentence nor its evidence), the last of them not followed by a verb that says who speaks ("Rita Ora
+    performs ...", of "Ms Moon performs ..." with a speaker misread), unless the sentence names the speaker itself
+    ("Steve Harley met ...", of "Mr Harley met ...") or has a pronoun the name stands for ("A video shows Tom Bell
+    throwing ...", of "he is seen throwing ..."). None: it does not."""
+    own = set(content_words(speaker)) - set(content_words(f"{sentence} {evidence}"))
+    if not own or _PERSONAL & {w.lower() for w in _WORD.findall(sentence)}:
+        return None
+    names = {w for w in _NAME_WORD.findall(speaker) if len(w) > 2 and w.lower() not in GENERIC}
+    if names & set(_NAME_WORD.findall(f"{sentence} {evidence}")):
+        return None
+    tokens = _WORD.findall(statement)
+    at = [i for i, t in enumerate(tokens) if content_words(t) and content_words(t)[0] in own]
+    if not at or (at[-1] + 1 < len(tokens) and tokens[at[-1] + 1].lower() in _NAMING):
+        return None
+    return speaker
 
 
 def _findings(job: _Job, claim: Claim) -> set[tuple[str, str]]:

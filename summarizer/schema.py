@@ -36,7 +36,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: summary's attributions and speaker choices may differ.
 #: 10: a quotation with its own cue inside a sentence of captions is its speaker's for a claim made of its words
 #: (and a speaker choice); a field's schema description written out as the answer is flagged.
-SCHEMA_VERSION = "10"
+#: 11: a restatement that is no sentence, more than one, garbled (words run together, a word cut short, letters the
+#: sentence lacks) or that puts its speaker where the sentence names someone else keeps the copy; an embedded
+#: draft about an article in Latin letters is written in them; a whole field that is a piece of a description is
+#: flagged.
+SCHEMA_VERSION = "11"
 
 MAX_CLAIMS = 12
 MAX_QUOTES_PER_CLAIM = 2

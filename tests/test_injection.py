@@ -179,6 +179,26 @@ def test_a_field_description_written_out_as_the_summary_is_flagged_not_refused()
     assert "JSON schema" in flags[0].reason and s.provenance.attempts == 2
 
 
+def test_a_shorter_piece_of_a_description_written_as_a_whole_field_is_flagged_too() -> None:
+    """SmolLM2 on frank-valid wrote "A factual headline, at most 15 words." and "A factual headline." as its headline:
+    six and three words, too few for the seven-word runs a leak is read by. A whole field that is a piece of one
+    field's description is the same echo; a headline that only shares two words with one, or whose words the
+    article has, is not."""
+    from summarizer.injection import guard
+    from summarizer.pipeline import _descriptions
+    from summarizer.schema import DraftSummary
+
+    checks = guard(NEWS, Prompt.load("summarize").instructions(), _descriptions(DraftSummary))
+    for echo in ("A factual headline, at most 15 words.", "A factual headline.", "Two to four sentences."):
+        found = checks.check([("headline", echo)])
+        assert [(f.field, f.strong) for f in found] == [("headline", False)] and "JSON schema" in found[0].reason
+    assert checks.check([("headline", "A factual dispute over homes")]) == []
+    assert checks.check([("headline", "Council approves 300 homes")]) == []
+    quoted = guard(NEWS + " The mayor called it 'a factual headline' in a speech.",
+                   Prompt.load("summarize").instructions(), _descriptions(DraftSummary))
+    assert quoted.check([("headline", "A factual headline.")]) == []
+
+
 def test_the_cli_refuses_a_hijacked_result_in_one_line_with_exit_6(tmp_path: Path) -> None:
     """The extractive fake copies the article's first sentences, so it repeats a payload planted among them."""
     path = tmp_path / "a.txt"
