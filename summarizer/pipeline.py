@@ -689,8 +689,8 @@ def _fused(word: str, known: set[str]) -> bool:
 
 
 def _speaker_as_subject(statement: str, sentence: str, evidence: str, speaker: str) -> str | None:
-    """The speaker's name, where a restatement puts it in place of what ``sentence`` is about: words only the speaker
-    has (not the sentence nor its evidence), the last of them not followed by a verb that says who speaks ("Rita Ora
+    """The speaker's name, where a restatement puts it in place of what ``sentence`` is about: capitalised words only
+    the speaker has (not the sentence nor its evidence), the last not followed by a verb that says who speaks ("Rita Ora
     performs ...", of "Ms Moon performs ..." with a speaker misread), unless the sentence names the speaker itself
     ("Steve Harley met ...", of "Mr Harley met ...") or has a pronoun the name stands for ("A video shows Tom Bell
     throwing ...", of "he is seen throwing ..."). None: it does not."""
@@ -701,7 +701,7 @@ def _speaker_as_subject(statement: str, sentence: str, evidence: str, speaker: s
     if names & set(_NAME_WORD.findall(f"{sentence} {evidence}")):
         return None
     tokens = _WORD.findall(statement)
-    at = [i for i, t in enumerate(tokens) if content_words(t) and content_words(t)[0] in own]
+    at = [i for i, t in enumerate(tokens) if t[0].isupper() and content_words(t) and content_words(t)[0] in own]
     if not at or (at[-1] + 1 < len(tokens) and tokens[at[-1] + 1].lower() in _NAMING):
         return None
     return speaker
