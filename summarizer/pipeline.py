@@ -361,9 +361,10 @@ def _reword(job: _Job, prompt: Prompt, answered: Answered[DraftSummary], draft: 
     def reworded(overview: DraftOverview) -> DraftSummary:
         return draft.model_copy(update={"headline": unmarked(overview.headline), "summary": unmarked(overview.summary)})
 
+    if answered.flag_reasks >= flag_reasks_of(job.llm) or answered.attempts >= job.options.max_attempts:
+        return draft
     found = free_text(draft)
-    if (not found or any(f.costly for f in found)  # a costly one was re-asked whole (the check), refused if it stays
-            or answered.flag_reasks >= flag_reasks_of(job.llm) or answered.attempts >= job.options.max_attempts):
+    if not found or any(f.costly for f in found):  # a costly one was re-asked whole (the check), refused if it stays
         return draft
     problems = [f.problem for f in found]
     log.info("%s: headline and summary asked again about %d problem(s): %s", job.llm.name, len(problems),
