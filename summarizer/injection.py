@@ -104,6 +104,9 @@ _MIN_WORD = 3
 _LEAK_WORDS = 7
 #: Fewest words of a whole field that are read as a piece of a field's description (see ``InjectionGuard``).
 _DESCRIBED_WORDS = 3
+#: A description's examples, quoted or after "e.g.": what an answer may rightly say ("John Kirby, National Security
+#: Council spokesman"), not the description's own words.
+_EXAMPLES = re.compile(r"\(e\.g\.[^)]*\)|(?<!\w)'[^']*'(?!\w)|\"[^\"]*\"")
 #: Words too common to tell a payload by, plus the vocabulary of injections themselves.
 _COMMON_WORDS = """
 a about above after again against all also am an and any are as at be because been before being below between
@@ -261,7 +264,8 @@ def guard(article: str, system_prompt: str, described: str = "") -> InjectionGua
     planted = tuple(find_planted(article))
     prompt_runs = _runs(system_prompt)
     described_runs = _runs(described) - prompt_runs
-    descriptions = tuple(tuple(_words(line)) for line in described.splitlines() if line.strip())
+    descriptions = tuple(tuple(_words(piece)) for line in described.splitlines()
+                         for piece in _EXAMPLES.split(line) if piece.strip())
     if not planted:
         return InjectionGuard(article=article, planted=(), words={}, prompt_runs=prompt_runs,
                               described_runs=described_runs, descriptions=descriptions)

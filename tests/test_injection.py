@@ -197,6 +197,8 @@ def test_a_shorter_piece_of_a_description_written_as_a_whole_field_is_flagged_to
     quoted = guard(NEWS + " The mayor called it 'a factual headline' in a speech.",
                    Prompt.load("summarize").instructions(), _descriptions(DraftSummary))
     assert quoted.check([("headline", "A factual headline.")]) == []
+    # a description's own example is what an answer may rightly say: the speaker field's
+    assert checks.check([("claims[0].speaker", "John Kirby, National Security Council spokesman")]) == []
 
 
 def test_the_cli_refuses_a_hijacked_result_in_one_line_with_exit_6(tmp_path: Path) -> None:
