@@ -631,7 +631,7 @@ def _not_restated(restated: str, old: Claim, bound: int) -> str | None:
     :data:`RESTATE_ATTEMPTS` allows one) and the debug log (None: it can, unless the checks find something new in
     it): empty, cut off (at the bound, on a word that needs another, inside a word), no sentence (too few words, more
     than one), garbled (an ellipsis, words run together or said twice, letters the sentence does not have), the
-    speaker's name put where the sentence names someone else, a copy again, more than the copy said (a number, words
+    speaker's name put in place of the sentence's subject, a copy again, more than the copy said (a number, words
     of another passage), or longer than the copy and its speaker's name."""
     statement = " ".join(unmarked(restated).split())
     evidence = " ".join(e.text for e in old.evidence)
@@ -659,7 +659,7 @@ def _not_restated(restated: str, old: Claim, bound: int) -> str | None:
             any(_fused(w, known) for w in words):
         return "it runs words together: write a whole sentence"
     if (who := _speaker_as_subject(statement, old.statement, evidence, speaker)) is not None:
-        return (f"it makes {who} do what the sentence says of someone else: keep the sentence's subject, and name "
+        return (f"it makes {who} do what the sentence does not say they do: keep the sentence's subject, and name "
                 f"the speaker only as who says it")
     runs = [tuple(words[i : i + REPEATED_WORDS]) for i in range(len(words) - REPEATED_WORDS + 1)]
     if len(set(runs)) < len(runs):
