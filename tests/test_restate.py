@@ -296,8 +296,8 @@ def test_a_restatement_names_the_speaker_only_as_who_says_it_or_for_a_pronoun() 
         "Mr Boparan's private investment would increase efficiency by processing chicken.", plan, 200) or "")
     ward = _copied("There are bound to be teething problems.", speaker="Transport councillor Ian Ward")
     assert _not_restated("Transport councillor Ian Ward says there will be teething problems.", ward, 200) is None
-    assert "does not say they do" in (_not_restated("Transport councillor Ian Ward will have teething problems.", ward, 200)
-                              or "")
+    refused = _not_restated("Transport councillor Ian Ward will have teething problems.", ward, 200)
+    assert "does not say they do" in (refused or "")
     chair = _copied("In one of the videos, he is seen throwing a chair across the classroom at a teacher.",
                     speaker="Tom Bell")
     assert _not_restated("A video shows Tom Bell throwing a chair at a teacher.", chair, 200) is None
@@ -306,5 +306,5 @@ def test_a_restatement_names_the_speaker_only_as_who_says_it_or_for_a_pronoun() 
     assert _not_restated("Steve Harley met Boparan representatives at the headquarters.", harley, 200) is None
     tests = _copied("Tests are being carried out in a dedicated flying room based at the University of Sheffield.",
                     speaker="Green Brain Project")
-    assert "does not say they do" in (_not_restated("Green Brain Project is conducting tests in a flying room.", tests, 200)
-                              or "")
+    refused = _not_restated("Green Brain Project is conducting tests in a flying room.", tests, 200)
+    assert "does not say they do" in (refused or "")
