@@ -16,7 +16,7 @@ from functools import cached_property
 
 from .attribution import SPEECH_VERBS, Attributions, Source, agrees, name_keys
 from .figures import Figure, competing_figures
-from .grounding import content_words, sentence_spans, support
+from .grounding import content_words, figure_moved, sentence_spans, support
 from .hedges import cues, dropped_qualifiers, hedged_words, keeps_hedge, labels, shared_words
 from .injection import guard
 from .numbers import absent_numbers, extract_numbers, number_forms
@@ -145,6 +145,12 @@ class ArticleChecks:
                     reason="number not in the article")
             for name, index, text in fields
             for n in absent_numbers(text, self.numbers)
+        ] + [
+            Finding(FlagKind.NUMBER, f"claims[{i}].statement", i, moved.figure,
+                    problem=f"claim {i + 1}: its statement gives {moved}; keep each figure with what its passage "
+                    "says of it", reason=f"the statement gives {moved}")
+            for i, c in enumerate(claims)
+            if (moved := figure_moved(c.statement, " ".join(self.article[s:e] for s, e in c.spans))) is not None
         ]
 
     def _injection(self, headline: str, summary: str, claims: list[ClaimView]) -> list[Finding]:

@@ -243,6 +243,55 @@ def new_words(new: str, old: str) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class MovedFigure:
+    """A figure a statement gives a word its evidence gives only other figures (see :func:`figure_moved`)."""
+
+    figure: str
+    others: tuple[str, ...]
+    word: str
+
+    def __str__(self) -> str:
+        return f"{self.figure!r} what its evidence says of {' and '.join(map(repr, self.others))} ('{self.word}…')"
+
+
+def figure_moved(statement: str, evidence: str) -> MovedFigure | None:
+    """Where ``statement`` gives a figure a word its ``evidence`` gives only other figures ("Peter won eight Academy
+    Awards", of "was nominated for a total of eight Academy Awards … and won four Golden Globes"): read in the
+    :data:`FIGURE_WINDOW` words before each figure (content words, by their first four letters). None: no figure is
+    moved. A word of the statement's own, and a figure the evidence lacks, are left to :func:`restates` and the
+    number check."""
+    from .numbers import extract_numbers
+
+    def before(text: str) -> list[tuple[float, str, set[str]]]:
+        out: list[tuple[float, str, set[str]]] = []
+        last = None
+        for n in extract_numbers(text):
+            # the words since the figure before it, past that figure's unit, at most the window ("scoring 254 and
+            # 71", "15.8 per cent by 2030": none)
+            words = text[last.end if last else 0:n.start].split()[FIGURE_UNIT_WORDS if last else 0:]
+            out.append((n.value, n.text, set(content_words(" ".join(words[-FIGURE_WINDOW:])))))
+            last = n
+        return out
+
+    given = before(evidence)
+    values = {v for v, _, _ in given}
+    for value, said, words in before(statement):
+        if value not in values:
+            continue  # a figure the evidence lacks: the number check's
+        for word in sorted(words):
+            others = {text: v for v, text, near in given if word in near}
+            if others and value not in others.values():
+                return MovedFigure(said, tuple(others), word)
+    return None
+
+
+#: Words before a figure read as what a sentence says of it ("won four", "nominated for a total of eight") ...
+FIGURE_WINDOW = 3
+#: ... not counting this many words after the figure before it, its unit ("15.8 per cent by 2030").
+FIGURE_UNIT_WORDS = 2
+
+
 def support(statement: str, evidence: str) -> float:
     """The share of ``statement``'s content words that ``evidence`` holds, by their first four letters (so
     "revealed" covers "revelations" and "parks" covers "parking"); 1.0 for a statement with none."""

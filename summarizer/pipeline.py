@@ -25,7 +25,17 @@ from .cache import cache_key
 from .checks import ArticleChecks, ClaimView, Finding
 from .conversation import Answered, Check, Conversation, Steps, Usage, converse, validate_as
 from .errors import OutputError
-from .grounding import SUPPORT_SHARE, Grounder, content_words, copies, new_words, restates, sentence_spans, support
+from .grounding import (
+    SUPPORT_SHARE,
+    Grounder,
+    content_words,
+    copies,
+    figure_moved,
+    new_words,
+    restates,
+    sentence_spans,
+    support,
+)
 from .hedges import KEEPS, cues, qualified_figures
 from .injection import neutralize
 from .models.base import ChatRequest, ChatResponse, ModelInfo, RepeatStop, flag_reasks_of
@@ -658,6 +668,8 @@ def _not_restated(restated: str, old: Claim, bound: int) -> str | None:
     if (_RUN_TOGETHER.search(statement) and not _RUN_TOGETHER.search(old.statement)) or \
             any(_fused(w, known) for w in words):
         return "it runs words together: write a whole sentence"
+    if (moved := figure_moved(statement, evidence)) is not None:
+        return f"it gives {moved}: keep each figure with what the sentence says of it"
     if (who := _speaker_as_subject(statement, old.statement, evidence, speaker)) is not None:
         return (f"it makes {who} do what the sentence does not say they do: keep the sentence's subject, and name "
                 f"the speaker only as who says it")

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: 11: a restatement that is no sentence, more than one, garbled (words run together, a word cut short, letters the
 #: sentence lacks) or that puts its speaker where the sentence names someone else keeps the copy; an embedded
 #: draft about an article in Latin letters is written in them; a whole field that is a piece of a description is
-#: flagged.
+#: flagged, and so is a statement that gives a figure what its evidence says of another.
 SCHEMA_VERSION = "11"
 
 MAX_CLAIMS = 12

@@ -302,3 +302,43 @@ def test_a_model_worth_no_flag_re_ask_is_asked_once_and_flagged(seed: str) -> No
     with Summarizer(model, cache=False) as session:
         session.summarize(seed)
     assert len(model.requests) == 2  # the quote not in the article was re-asked
+
+
+def test_a_figure_given_what_its_passage_says_of_another_figure_is_found() -> None:
+    """The default model restated "was nominated for a total of eight Academy Awards, received an honorary Oscar, and
+    won four Golden Globes" as "Peter won eight Academy Awards" (frank-valid): every word is the passage's, the
+    figure too, but "won" belongs to four. A statement that gives a figure a word its passage gives only other
+    figures is re-asked, then flagged as a number; the restatement is not kept."""
+    import json
+
+    from conftest import SHARED_DATA
+
+    from summarizer.grounding import figure_moved
+    from summarizer.pipeline import _not_restated
+    from summarizer.schema import Claim, Evidence
+
+    rows = (SHARED_DATA / "frank" / "articles.jsonl").read_text(encoding="utf-8").splitlines()
+    article = next(row["article"] for row in map(json.loads, rows)
+                   if row["id"] == "236c65a580afbdabcd2b7ba5b779e026d698d978")
+    passage = ("O\u2019Toole enjoyed a long and decorated career and was nominated for a total of eight Academy "
+               "Awards, received an honorary Oscar, and won four Golden Globes.")
+    start = article.index(passage)
+    moved = figure_moved("Peter won eight Academy Awards and received an honorary Oscar.", passage)
+    assert moved is not None and (moved.figure, moved.others, moved.word) == ("eight", ("four",), "won")
+    assert figure_moved("O'Toole was nominated for eight Academy Awards and won four Golden Globes.", passage) is None
+    assert figure_moved("Peter O'Toole won four Golden Globes.", passage) is None
+    # a list shares its verb, and a figure's unit is not the next figure's word
+    assert figure_moved("Root scored 254 and 71.", "Root scored 254 in the first innings and 71 in the second.") is None
+    assert figure_moved("It will reach 15.8 per cent by 2030.", "From 2010 it will reach 15.8 per cent (57million) of "
+                        "the population by 2030, 17.1 per cent by 2040.") is None
+    # a word the passage does not give any figure is left to the other checks ("killed", of "died")
+    assert figure_moved("Police say a bus crash killed at least 40 people.",
+                        "At least 40 people died when a bus left the road near Lyon on Sunday, police said.") is None
+    view = ClaimView("Peter won eight Academy Awards.", None, ((start, start + len(passage)),))
+    found = [f for f in checks(article).review("", "", [view]) if f.kind.value == "number"]
+    assert [(f.field, f.text, f.costly) for f in found] == [("claims[0].statement", "eight", False)]
+    assert "'eight' what its evidence says of 'four'" in found[0].problem
+    old = Claim(statement=passage, speaker=None, kind="fact", certainty="asserted",
+                evidence=[Evidence(text=passage, start=start, end=start + len(passage))], copies_evidence=True)
+    assert "keep each figure" in (_not_restated("Peter won eight Academy Awards and an honorary Oscar.", old, 300)
+                                  or "")
