@@ -180,7 +180,7 @@ def test_a_field_description_written_out_as_the_summary_is_flagged_not_refused()
 
 
 def test_a_shorter_piece_of_a_description_written_as_a_whole_field_is_flagged_too() -> None:
-    """SmolLM2 on frank-valid wrote "A factual headline, at most 15 words." and "A factual headline." as its headline:
+    """SmolLM2 on frank-valid wrote "A factual headline, at most 15 words." and "A factual headline." as its summary:
     six and three words, too few for the seven-word runs a leak is read by. A whole field that is a piece of one
     field's description is the same echo; a headline that only shares two words with one, or whose words the
     article has, is not."""
