@@ -714,7 +714,7 @@ def _speaker_as_subject(statement: str, sentence: str, evidence: str, speaker: s
     if names & set(_NAME_WORD.findall(f"{sentence} {evidence}")):
         return None
     tokens = _WORD.findall(statement)
-    at = [i for i, t in enumerate(tokens) if t[0].isupper() and content_words(t) and content_words(t)[0] in own]
+    at = [i for i, t in enumerate(tokens) if t[0].isupper() and own.intersection(content_words(t)[:1])]
     if not at or (at[-1] + 1 < len(tokens) and tokens[at[-1] + 1].lower() in _NAMING):
         return None
     return speaker
